@@ -1,0 +1,185 @@
+"""Input options shared by the dcmdata apps (DCMTK's dcmdata/include/dcmtk/dcmdata/cmdlnarg + dcmdump/dcmconv blocks)."""
+from __future__ import annotations
+
+import fnmatch
+import os
+
+from dcmpy.apps._cmdline import App, Int, Options, log
+
+_TS_BY_OPTION = {
+    "little": "1.2.840.10008.1.2.1", "big": "1.2.840.10008.1.2.2", "implicit": "1.2.840.10008.1.2",
+}
+
+
+def add_input_options(app: App, *, tool: str, scan_dirs: bool = True) -> None:
+    """The 'input options' block of dcmdump/dcmconv: file format, syntax, files, parser."""
+    app.group("input options:")
+    app.subgroup("input file format:")
+    app.option("+f", "--read-file", "read file format or data set (default)",
+               dest="read_mode", const="auto", default="auto")
+    app.option("+fo", "--read-file-only", "read file format only", dest="read_mode",
+               const="file-only")
+    app.option("-f", "--read-dataset", "read data set without file meta information",
+               dest="read_mode", const="dataset")
+    app.subgroup("input transfer syntax:")
+    app.option("-t=", "--read-xfer-auto", "use TS recognition (default)", dest="read_xfer",
+               const="auto", default="auto")
+    app.option("-td", "--read-xfer-detect", "ignore TS specified in the file meta header",
+               dest="read_xfer", const="detect")
+    app.option("-te", "--read-xfer-little", "read with explicit VR little endian TS",
+               dest="read_xfer", const="little")
+    app.option("-tb", "--read-xfer-big", "read with explicit VR big endian TS", dest="read_xfer",
+               const="big")
+    app.option("-ti", "--read-xfer-implicit", "read with implicit VR little endian TS",
+               dest="read_xfer", const="implicit")
+    if scan_dirs:
+        app.subgroup("input files:")
+        app.option("+sd", "--scan-directories", "scan directories for input files (dcmfile-in)",
+                   dest="scan_dirs")
+        app.option("+sp", "--scan-pattern", "pattern for filename matching (wildcards)",
+                   value="[p]attern: string (only with --scan-directories)", dest="scan_pattern")
+        app.option("-r", "--no-recurse", "do not recurse within directories (default)",
+                   dest="recurse", const=False)
+        app.option("+r", "--recurse", "recurse within specified directories", dest="recurse")
+    app.subgroup("long tag values:")
+    app.option("+M", "--load-all", "load very long tag values (default)", dest="load_mode",
+               const="all", default="all")
+    app.option("-M", "--load-short", "do not load very long values (e.g. pixel data)",
+               dest="load_mode", const="short")
+    app.option("+R", "--max-read-length", "set threshold for long values to k kbytes",
+               value="[k]bytes: integer (4..4194302, default: 4)", type=Int(4, 4194302),
+               dest="max_read_length", default=4)
+    _parser_options(app)
+
+
+def _flag_pair(app: App, dest: str, on: tuple[str, str, str], off: tuple[str, str, str],
+               default_on: bool) -> None:
+    app.option(on[0], on[1], on[2], dest=dest, const=True, default=default_on)
+    app.option(off[0], off[1], off[2], dest=dest, const=False)
+
+
+def _parser_options(app: App) -> None:
+    sub = app.subgroup
+    sub("parsing of file meta information:")
+    _flag_pair(app, "use_meta_length",
+               ("+ml", "--use-meta-length", "use file meta information group length (default)"),
+               ("-ml", "--ignore-meta-length", "ignore file meta information group length"), True)
+    sub("parsing of odd-length attributes:")
+    _flag_pair(app, "odd_length_even",
+               ("+ae", "--assume-even-length", "assume real length is one byte larger"),
+               ("+ao", "--accept-odd-length", "accept odd length attributes (default)"), False)
+    sub("handling of explicit VR:")
+    _flag_pair(app, "use_explicit_vr",
+               ("+ev", "--use-explicit-vr", "use explicit VR from dataset (default)"),
+               ("-ev", "--ignore-explicit-vr", "ignore explicit VR (prefer data dictionary)"), True)
+    sub("handling of non-standard VR:")
+    _flag_pair(app, "nonstandard_vr_implicit",
+               ("-vr", "--assume-implicit", "try to read with implicit VR little endian TS"),
+               ("+vr", "--treat-as-unknown", "treat non-standard VR as unknown (default)"), False)
+    sub("handling of undefined length UN elements:")
+    _flag_pair(app, "cp246",
+               ("+ui", "--enable-cp246", "read undefined len UN as implicit VR (default)"),
+               ("-ui", "--disable-cp246", "read undefined len UN as explicit VR"), True)
+    sub("handling of defined length UN elements:")
+    _flag_pair(app, "convert_un",
+               ("+uc", "--convert-un", "convert to real VR if known"),
+               ("-uc", "--retain-un", "retain elements as UN (default)"), False)
+    sub("handling of private max-length elements (implicit VR):")
+    _flag_pair(app, "maxlength_seq",
+               ("+sq", "--maxlength-seq", "read as sequence with undefined length"),
+               ("-sq", "--maxlength-dict", "read as defined in dictionary (default)"), False)
+    sub("handling of wrong delimitation items:")
+    _flag_pair(app, "replace_delim",
+               ("+rd", "--replace-wrong-delim", "replace wrong sequence/item delimitation items"),
+               ("-rd", "--use-delim-items", "use delimitation items from dataset (default)"), False)
+    sub("handling of illegal undefined length OB/OW elements:")
+    _flag_pair(app, "illegal_obow_conv",
+               ("+oi", "--illegal-obow-conv", "convert undefined length OB/OW element to SQ"),
+               ("-oi", "--illegal-obow-rej", "reject dataset with illegal element (default)"), False)
+    sub("handling of VOI LUT Sequence with OW VR and explicit length:")
+    _flag_pair(app, "illegal_voi_conv",
+               ("+vi", "--illegal-voi-conv", "convert illegal VOI LUT to SQ"),
+               ("-vi", "--illegal-voi-rej", "reject dataset with illegal VOI LUT (default)"), False)
+    sub("handling of explicit length pixel data for encaps. transfer syntaxes:")
+    _flag_pair(app, "use_expl_pixdata",
+               ("+pe", "--use-expl-pixdata", "use explicit length pixel data"),
+               ("-pe", "--abort-expl-pixdata", "abort on explicit length pixel data (default)"), False)
+    sub("general handling of parser errors: ")
+    _flag_pair(app, "ignore_parse_errors",
+               ("+Ep", "--ignore-parse-errors", "try to recover from parse errors"),
+               ("-Ep", "--handle-parse-errors", "handle parse errors and stop parsing (default)"),
+               False)
+    sub("other parsing options:")
+    app.option("+st", "--stop-after-elem", "stop parsing after element specified by t",
+               value='[t]ag: "gggg,eeee" or dictionary name', dest="stop_after")
+    app.option("+sb", "--stop-before-elem", "stop parsing before element specified by t",
+               value='[t]ag: "gggg,eeee" or dictionary name', dest="stop_before")
+    sub("automatic data correction:")
+    _flag_pair(app, "data_correction",
+               ("+dc", "--enable-correction", "enable automatic data correction (default)"),
+               ("-dc", "--disable-correction", "disable automatic data correction"), True)
+    sub("bitstream format of deflated input:")
+    app.option("+bd", "--bitstream-deflated", "expect deflated bitstream (default)",
+               dest="zlib_input", const=False, default=False)
+    app.option("+bz", "--bitstream-zlib", "expect deflated zlib bitstream", dest="zlib_input")
+
+
+def read_options_from(opts: Options):
+    """The library's ReadOptions for the parsed input options."""
+    from dcmpy.dcmdata.reader import ReadOptions
+    from dcmpy.dcmdata.tag import parse_tag
+
+    def tag_of(text: str | None) -> int | None:
+        if text is None:
+            return None
+        tag = parse_tag(text)
+        if tag is None:
+            raise SystemExit(_bad_tag(text))
+        return tag
+
+    xfer = opts.read_xfer
+    return ReadOptions(
+        read_mode=opts.read_mode,
+        transfer_syntax=_TS_BY_OPTION.get(xfer),
+        ignore_meta_syntax=xfer == "detect",
+        stop_before=tag_of(opts.stop_before),
+        stop_after=tag_of(opts.stop_after),
+        cp246=opts.cp246,
+        assume_even_length=opts.odd_length_even,
+        ignore_explicit_vr=not opts.use_explicit_vr,
+        use_meta_length=opts.use_meta_length,
+        zlib_deflate=opts.zlib_input,
+        data_correction=opts.data_correction,
+    )
+
+
+def _bad_tag(text: str) -> int:
+    log.error("unrecognized tag name: '%s'", text)
+    return 1
+
+
+def collect_input_files(opts: Options, tool: str) -> list[str]:
+    """The files named on the command line, with directories expanded under +sd (+r, +sp)."""
+    names = opts.dcmfile_in if isinstance(opts.dcmfile_in, list) else [opts.dcmfile_in]
+    files: list[str] = []
+    for name in names:
+        if not os.path.isdir(name):
+            files.append(name)
+            continue
+        if not getattr(opts, "scan_dirs", False):
+            log.warn("ignoring directory because option --scan-directories is not set: %s", name)
+            continue
+        files.extend(_scan_directory(name, bool(opts.recurse), opts.scan_pattern))
+    return files
+
+
+def _scan_directory(root: str, recurse: bool, pattern: str | None) -> list[str]:
+    found = []
+    for folder, dirs, names in os.walk(root):
+        dirs.sort()
+        for name in sorted(names):
+            if pattern is None or fnmatch.fnmatch(name, pattern):
+                found.append(os.path.join(folder, name))
+        if not recurse:
+            break
+    return found

@@ -1,0 +1,323 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""One pass over a DICOM data set's bytes into a table of elements.
+
+``scan`` walks the buffer once, without recursion (an explicit stack, so nesting depth is bounded
+only by the data), and returns an ``int64`` table with one row per element, item and pixel item.
+Every length is checked against the end of its container before it is used.
+
+Columns of the table (see the ``C_*`` constants):
+tag, vr (two ASCII bytes as ``b0 << 8 | b1``, 0 when the syntax is implicit), header offset, value
+offset, length as stored (``0xFFFFFFFF`` for undefined), next sibling row, depth, kind, end offset
+(after the value and any delimiter), syntax of the element (``SYN_*``).
+"""
+import numpy as np
+cimport numpy as cnp
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, int64_t
+
+cnp.import_array()
+
+DEF NCOLS = 10
+C_TAG, C_VR, C_HDR, C_VAL, C_LEN, C_NEXT, C_DEPTH, C_KIND, C_END, C_SYN = range(NCOLS)
+
+# kinds of rows
+K_ELEMENT, K_SEQUENCE, K_ITEM, K_PIXSEQ, K_PIXITEM = range(5)
+# syntaxes
+SYN_IMPLICIT_LE, SYN_EXPLICIT_LE, SYN_EXPLICIT_BE = range(3)
+UNDEFINED = 0xFFFFFFFF
+
+# frame kinds on the stack
+DEF F_DATASET = 0
+DEF F_SEQ = 1
+DEF F_PIXSEQ = 2
+
+DEF ITEM = 0xFFFEE000
+DEF ITEM_DELIM = 0xFFFEE00D
+DEF SEQ_DELIM = 0xFFFEE0DD
+DEF PIXEL_DATA = 0x7FE00010
+DEF UNDEF = 0xFFFFFFFF
+
+# error codes
+E_NONE, E_TRUNCATED, E_PAST_END, E_BAD_ITEM, E_OVERRUN, E_DEPTH, E_MISSING_DELIM = range(7)
+ERROR_TEXT = {
+    E_TRUNCATED: "premature end of data in element header",
+    E_PAST_END: "value length exceeds the end of the data",
+    E_BAD_ITEM: "expected an item or sequence delimiter",
+    E_OVERRUN: "element extends past the end of its item or sequence",
+    E_DEPTH: "sequences nested too deeply",
+    E_MISSING_DELIM: "missing delimitation item at end of data",
+}
+
+
+cdef inline uint16_t rd16(const uint8_t *p, bint little) noexcept nogil:
+    if little:
+        return p[0] | (p[1] << 8)
+    return (p[0] << 8) | p[1]
+
+
+cdef inline uint32_t rd32(const uint8_t *p, bint little) noexcept nogil:
+    if little:
+        return p[0] | (p[1] << 8) | (p[2] << 16) | (<uint32_t>p[3] << 24)
+    return (<uint32_t>p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]
+
+
+cdef inline bint long_vr(uint16_t vr) noexcept nogil:
+    """True for the VRs whose explicit header has 2 reserved bytes and a 32-bit length."""
+    return (vr == 0x4F42 or vr == 0x4F57 or vr == 0x4F46 or vr == 0x5351 or vr == 0x5554
+            or vr == 0x554E or vr == 0x4F44 or vr == 0x4F4C or vr == 0x4F56 or vr == 0x5356
+            or vr == 0x5556 or vr == 0x5543 or vr == 0x5552)
+
+
+cdef inline bint in_sorted(const uint32_t[::1] arr, uint32_t key) noexcept nogil:
+    cdef Py_ssize_t lo = 0, hi = arr.shape[0], mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if arr[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < arr.shape[0] and arr[lo] == key
+
+
+cdef class _Table:
+    cdef int64_t[:, ::1] rows
+    cdef object array
+    cdef Py_ssize_t n
+
+    def __cinit__(self, Py_ssize_t capacity):
+        self.array = np.empty((max(capacity, 16), NCOLS), dtype=np.int64)
+        self.rows = self.array
+        self.n = 0
+
+    cdef Py_ssize_t add(self, int64_t tag, int64_t vr, int64_t hdr, int64_t val, int64_t length,
+                        int64_t depth, int64_t kind, int64_t syn) except -1:
+        cdef Py_ssize_t i = self.n
+        if i == self.rows.shape[0]:
+            self.array = np.resize(self.array, (2 * i, NCOLS))
+            self.rows = self.array
+        self.rows[i, 0] = tag
+        self.rows[i, 1] = vr
+        self.rows[i, 2] = hdr
+        self.rows[i, 3] = val
+        self.rows[i, 4] = length
+        self.rows[i, 5] = i + 1
+        self.rows[i, 6] = depth
+        self.rows[i, 7] = kind
+        self.rows[i, 8] = val + (0 if length == UNDEF else length)
+        self.rows[i, 9] = syn
+        self.n = i + 1
+        return i
+
+
+def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
+         const uint32_t[::1] sq_tags, uint32_t stop_tag=0xFFFFFFFF, bint stop_after=False,
+         bint cp246=True, Py_ssize_t max_depth=100000):
+    """Scan ``buf[start:end]`` as a data set in ``syntax`` (a ``SYN_*`` value).
+
+    ``sq_tags``: sorted public tags whose dictionary VR is SQ (needed for implicit VR).
+    ``stop_tag``: stop at the first top-level element whose tag is >= it (or, with
+    ``stop_after``, > it). ``cp246``: read explicit UN of undefined length as an implicit
+    VR sequence (CP-246).
+
+    Returns ``(table, pos, error, error_pos, error_tag)``: the filled rows, the offset where the
+    scan stopped, an ``E_*`` code (0 on success) with the offset and tag it refers to.
+    """
+    cdef const uint8_t *p = &buf[0] if buf.shape[0] else NULL
+    if end > buf.shape[0]:
+        end = buf.shape[0]
+    cdef _Table table = _Table((end - start) // 24 + 16)
+    cdef Py_ssize_t pos = start
+    cdef Py_ssize_t cap = 64
+    # the stack: frame kind, end offset (-1 = undefined), container row, syntax
+    stack_arr = np.empty((cap, 4), dtype=np.int64)
+    cdef int64_t[:, ::1] stack = stack_arr
+    cdef Py_ssize_t sp = 0
+    cdef int error = 0
+    cdef Py_ssize_t err_pos = 0
+    cdef uint32_t tag = 0, length, err_tag = 0
+    cdef uint16_t vr
+    cdef Py_ssize_t hdr, row, limit, fend
+    cdef int syn, frame
+    cdef bint little, explicit, is_seq
+    stack[0, 0] = F_DATASET
+    stack[0, 1] = end
+    stack[0, 2] = -1
+    stack[0, 3] = syntax
+
+    while True:
+        frame = stack[sp, 0]
+        fend = stack[sp, 1]
+        syn = stack[sp, 3]
+        little = syn != SYN_EXPLICIT_BE
+        explicit = syn != SYN_IMPLICIT_LE
+        limit = end if fend < 0 else fend
+        if pos >= limit:
+            if sp == 0:
+                break
+            if fend < 0:
+                # undefined length container ended by the end of the data: lenient, as DCMTK
+                error = E_MISSING_DELIM
+                err_pos = pos
+                err_tag = <uint32_t>table.rows[stack[sp, 2], 0]
+            if pos > limit:
+                error = E_OVERRUN
+                err_pos = pos
+                err_tag = tag
+                break
+            row = stack[sp, 2]
+            table.rows[row, 5] = table.n
+            table.rows[row, 8] = pos
+            sp -= 1
+            continue
+        if pos + 8 > limit:
+            error = E_TRUNCATED
+            err_pos = pos
+            err_tag = 0
+            break
+        hdr = pos
+        tag = (<uint32_t>rd16(p + pos, little) << 16) | rd16(p + pos + 2, little)
+
+        if frame == F_DATASET:
+            if tag == ITEM_DELIM or tag == SEQ_DELIM:
+                if sp == 0:
+                    # stray delimiter at top level: skip it
+                    pos += 8
+                    continue
+                if tag == SEQ_DELIM:
+                    # item without its delimiter: close the item, let the sequence see this tag
+                    row = stack[sp, 2]
+                    table.rows[row, 5] = table.n
+                    table.rows[row, 8] = pos
+                    sp -= 1
+                    continue
+                pos += 8
+                row = stack[sp, 2]
+                table.rows[row, 5] = table.n
+                table.rows[row, 8] = pos
+                sp -= 1
+                continue
+            if sp == 0 and (tag > stop_tag or (tag == stop_tag and not stop_after)):
+                break
+            if explicit and (tag >> 16) != 0xFFFE:
+                vr = (p[pos + 4] << 8) | p[pos + 5]
+                if long_vr(vr):
+                    if pos + 12 > limit:
+                        error = E_TRUNCATED
+                        err_pos = pos
+                        err_tag = tag
+                        break
+                    length = rd32(p + pos + 8, little)
+                    pos += 12
+                else:
+                    length = rd16(p + pos + 6, little)
+                    pos += 8
+            else:
+                vr = 0
+                length = rd32(p + pos + 4, little)
+                pos += 8
+            if vr == 0x5351:
+                is_seq = True
+            elif vr == 0:
+                is_seq = (tag != PIXEL_DATA and (length == UNDEF or in_sorted(sq_tags, tag))
+                          and (tag >> 16) != 0xFFFE)
+            elif vr == 0x554E and length == UNDEF and cp246:
+                is_seq = True
+            else:
+                is_seq = False
+            row = table.add(tag, vr, hdr, pos, length, sp, K_SEQUENCE if is_seq else K_ELEMENT, syn)
+            if is_seq or (length == UNDEF and (tag >> 16) != 0xFFFE):
+                if sp + 1 >= max_depth:
+                    error = E_DEPTH
+                    err_pos = hdr
+                    err_tag = tag
+                    break
+                if length != UNDEF and pos + <Py_ssize_t>length > limit:
+                    error = E_PAST_END
+                    err_pos = hdr
+                    err_tag = tag
+                    break
+                sp += 1
+                if sp == cap:
+                    cap *= 2
+                    stack_arr = np.resize(stack_arr, (cap, 4))
+                    stack = stack_arr
+                if is_seq:
+                    stack[sp, 0] = F_SEQ
+                else:
+                    stack[sp, 0] = F_PIXSEQ
+                    table.rows[row, 7] = K_PIXSEQ
+                stack[sp, 1] = -1 if length == UNDEF else pos + length
+                stack[sp, 2] = row
+                stack[sp, 3] = SYN_IMPLICIT_LE if (vr == 0x554E and is_seq) else syn
+                continue
+            if pos + <Py_ssize_t>length > limit:
+                error = E_PAST_END
+                err_pos = hdr
+                err_tag = tag
+                break
+            pos += length
+            continue
+
+        # inside a sequence or a pixel sequence: items and the sequence delimiter only
+        length = rd32(p + pos + 4, little)
+        if tag == SEQ_DELIM:
+            pos += 8
+            row = stack[sp, 2]
+            table.rows[row, 5] = table.n
+            table.rows[row, 8] = pos
+            sp -= 1
+            continue
+        if tag != ITEM:
+            error = E_BAD_ITEM
+            err_pos = pos
+            err_tag = tag
+            break
+        pos += 8
+        if length != UNDEF and pos + <Py_ssize_t>length > limit:
+            error = E_PAST_END
+            err_pos = hdr
+            err_tag = tag
+            break
+        if frame == F_PIXSEQ:
+            if length == UNDEF:
+                error = E_BAD_ITEM
+                err_pos = hdr
+                err_tag = tag
+                break
+            table.add(tag, 0, hdr, pos, length, sp, K_PIXITEM, syn)
+            pos += length
+            continue
+        if sp + 1 >= max_depth:
+            error = E_DEPTH
+            err_pos = hdr
+            err_tag = tag
+            break
+        row = table.add(tag, 0, hdr, pos, length, sp, K_ITEM, syn)
+        sp += 1
+        if sp == cap:
+            cap *= 2
+            stack_arr = np.resize(stack_arr, (cap, 4))
+            stack = stack_arr
+        stack[sp, 0] = F_DATASET
+        stack[sp, 1] = -1 if length == UNDEF else pos + length
+        stack[sp, 2] = row
+        stack[sp, 3] = syn
+
+    # close whatever is still open (after an error or at a stop tag)
+    while sp > 0:
+        row = stack[sp, 2]
+        table.rows[row, 5] = table.n
+        table.rows[row, 8] = pos
+        sp -= 1
+    return table.array[:table.n], pos, error, err_pos, err_tag
+
+
+def children(const int64_t[:, ::1] rows, Py_ssize_t first, Py_ssize_t stop):
+    """Rows of the siblings starting at ``first`` up to row ``stop``: (tags, row indices) lists."""
+    cdef Py_ssize_t i = first
+    tags = []
+    idx = []
+    while i < stop:
+        tags.append(rows[i, 0])
+        idx.append(i)
+        i = rows[i, 5]
+    return tags, idx

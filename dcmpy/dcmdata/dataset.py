@@ -1,0 +1,223 @@
+"""Data sets: lazy views over a scanned buffer, editable like a dict of tags or by keyword."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from .._ext.scan import (C_END, C_LEN, C_NEXT, C_TAG, C_VAL, C_VR, K_ITEM, K_PIXITEM, UNDEFINED,
+                         children)
+from .dictionary import get_dictionary
+from .element import Element, Fragments
+from .tag import SPECIFIC_CHARACTER_SET, is_private, private_creator_tag
+from .vr import name as vr_name
+
+# how DCMTK resolves the dictionary's internal VRs when the stream is implicit
+_IMPLICIT_VR = {"xs": "US", "ox": "OW", "px": "OW", "lt": "OW", "up": "UL", "na": "UN"}
+
+
+class Source:
+    """A scanned buffer: the bytes (often an mmap) and the element table over them."""
+
+    __slots__ = ("buf", "rows", "_keepalive")
+
+    def __init__(self, buf: memoryview, rows, keepalive: Any = None) -> None:
+        self.buf = buf
+        self.rows = rows
+        self._keepalive = keepalive
+
+    def value_bytes(self, row: int) -> memoryview:
+        start = int(self.rows[row, C_VAL])
+        return self.buf[start:start + int(self.rows[row, C_LEN])]
+
+    def vr_of(self, row: int, creator: str | None) -> str:
+        code = int(self.rows[row, C_VR])
+        if code:
+            return vr_name(code)
+        tag = int(self.rows[row, C_TAG])
+        entry = get_dictionary().find(tag, creator)
+        if entry is None:
+            return "SQ" if self.rows[row, C_LEN] == UNDEFINED else "UN"
+        return _IMPLICIT_VR.get(entry.vr, entry.vr)
+
+    def items(self, row: int) -> list[int]:
+        """Rows of the items (or pixel items) directly inside container ``row``."""
+        out = []
+        i, stop = row + 1, int(self.rows[row, C_NEXT])
+        while i < stop:
+            out.append(i)
+            i = int(self.rows[i, C_NEXT])
+        return out
+
+    def sequence(self, row: int, parent: Dataset | None) -> Sequence:
+        seq = Sequence()
+        for item in self.items(row):
+            if self.rows[item, 7] == K_ITEM:
+                seq.append(Dataset(self, item + 1, int(self.rows[item, C_NEXT]), parent=parent,
+                                   item_row=item))
+        return seq
+
+    def fragments(self, row: int) -> Fragments:
+        return Fragments(self.value_bytes(i) for i in self.items(row)
+                         if self.rows[i, 7] == K_PIXITEM)
+
+
+class Dataset:
+    """An ordered mapping of tag -> Element with keyword attribute access.
+
+    ``ds.PatientName`` reads a value, ``ds.PatientName = 'X^Y'`` sets one (VR from the dictionary),
+    ``ds[0x00100010]`` gives the Element. Iteration yields elements in tag order.
+    """
+
+    def __init__(self, source: Source | None = None, first: int = 0, stop: int = 0,
+                 parent: Dataset | None = None, item_row: int = -1) -> None:
+        d = self.__dict__
+        d["_src"] = source
+        d["parent"] = parent
+        d["item_row"] = item_row
+        if source is not None:
+            tags, rows = children(source.rows, first, stop)
+            d["_elems"] = dict(zip(tags, rows))
+            d["_sorted"] = all(a < b for a, b in zip(tags, tags[1:]))
+        else:
+            d["_elems"] = {}
+            d["_sorted"] = True
+
+    # -- element access ---------------------------------------------------------------------
+    def _materialize(self, tag: int, entry: Any) -> Element:
+        if isinstance(entry, Element):
+            return entry
+        src = self._src
+        creator = self._creator(tag) if is_private(tag) else None
+        elem = Element(tag, src.vr_of(entry, creator), _src=src, _row=entry, parent=self)
+        self._elems[tag] = elem
+        return elem
+
+    def _creator(self, tag: int) -> str | None:
+        ctag = private_creator_tag(tag)
+        if ctag == tag or ctag not in self._elems or (tag & 0xFFFF) < 0x1000:
+            return None
+        value = self._materialize(ctag, self._elems[ctag]).value
+        return value if isinstance(value, str) else None
+
+    def private_creator(self, tag: int) -> str | None:
+        """The private creator string that reserves the block of private ``tag``."""
+        return self._creator(tag) if is_private(tag) else None
+
+    def __getitem__(self, tag: int) -> Element:
+        return self._materialize(tag, self._elems[tag])
+
+    def get(self, tag: int, default: Any = None) -> Element | Any:
+        entry = self._elems.get(tag)
+        return default if entry is None else self._materialize(tag, entry)
+
+    def __contains__(self, tag: object) -> bool:
+        if isinstance(tag, str):
+            tag = get_dictionary().tag_for_name(tag)
+        return tag in self._elems
+
+    def __setitem__(self, tag: int, elem: Element) -> None:
+        elem.parent = self
+        if tag not in self._elems and self._elems and tag < max(self._elems):
+            self.__dict__["_sorted"] = False
+        self._elems[tag] = elem
+
+    def __delitem__(self, tag: int) -> None:
+        del self._elems[tag]
+
+    def __len__(self) -> int:
+        return len(self._elems)
+
+    def tags(self) -> list[int]:
+        if not self._sorted:
+            self.__dict__["_elems"] = dict(sorted(self._elems.items()))
+            self.__dict__["_sorted"] = True
+        return list(self._elems)
+
+    def __iter__(self) -> Iterator[Element]:
+        for tag in self.tags():
+            yield self[tag]
+
+    def add_new(self, tag: int, vr: str, value: Any) -> Element:
+        elem = Element(tag, vr, None)
+        self[tag] = elem
+        elem.value = value
+        return elem
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Dataset):
+            return NotImplemented
+        return self.tags() == other.tags() and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # -- keywords -----------------------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        if name[:1].isupper():
+            tag = get_dictionary().tag_for_name(name)
+            if tag is not None:
+                entry = self._elems.get(tag)
+                if entry is None:
+                    raise AttributeError(f"data set has no element {name}")
+                return self._materialize(tag, entry).value
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        tag = get_dictionary().tag_for_name(name) if name[:1].isupper() else None
+        if tag is None:
+            self.__dict__[name] = value
+            return
+        if tag in self._elems:
+            self[tag].value = value
+        else:
+            vr = get_dictionary().find(tag).vr
+            self.add_new(tag, _IMPLICIT_VR.get(vr, vr), value)
+
+    def __delattr__(self, name: str) -> None:
+        tag = get_dictionary().tag_for_name(name)
+        if tag is None or tag not in self._elems:
+            raise AttributeError(name)
+        del self._elems[tag]
+
+    # -- context ------------------------------------------------------------------------------
+    @property
+    def character_sets(self) -> list[str]:
+        """The Specific Character Set in force here (inherited from enclosing data sets)."""
+        entry = self._elems.get(SPECIFIC_CHARACTER_SET)
+        if entry is not None:
+            value = self._materialize(SPECIFIC_CHARACTER_SET, entry).value
+            if isinstance(value, str):
+                return [value]
+            return [v or "" for v in value] if value else []
+        return self.parent.character_sets if self.parent is not None else []
+
+    @property
+    def source(self) -> Source | None:
+        return self._src
+
+    def item_length(self) -> int:
+        """Stored length of the item this data set was read from (``0xFFFFFFFF`` undefined)."""
+        return int(self._src.rows[self.item_row, C_LEN]) if self.item_row >= 0 else -1
+
+    def item_end(self) -> int:
+        return int(self._src.rows[self.item_row, C_END]) if self.item_row >= 0 else -1
+
+    def __repr__(self) -> str:
+        return f"<Dataset with {len(self)} elements>"
+
+
+class Sequence(list):
+    """The value of an SQ element: a list of Datasets."""
+
+
+class FileDataset(Dataset):
+    """A data set read from (or to be written to) a Part 10 file, with its meta header."""
+
+    def __init__(self, source: Source | None = None, first: int = 0, stop: int = 0, *,
+                 file_meta: Dataset | None = None, preamble: bytes | None = None,
+                 transfer_syntax: Any = None, filename: str | None = None) -> None:
+        super().__init__(source, first, stop)
+        d = self.__dict__
+        d["file_meta"] = file_meta if file_meta is not None else Dataset()
+        d["preamble"] = preamble
+        d["transfer_syntax"] = transfer_syntax
+        d["filename"] = filename
+        d["read_error"] = None

@@ -1,0 +1,333 @@
+"""The dcmdump text format, as DCMTK 3.6.7 prints it (reference section 2)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from .._ext.scan import UNDEFINED
+from . import charset
+from .dataset import Dataset, FileDataset
+from .dictionary import get_dictionary
+from .element import Element
+from .numfmt import format_g
+from .tag import PIXEL_DATA, tag_str
+from .uid import dcmtk_name
+from .vr import NUMERIC_VRS, SINGLE_VALUED, STRING_VRS
+
+LINE_LENGTH = 70      # DCMTK's DCM_OptPrintLineLength
+VALUE_WIDTH = 40      # DCMTK's DCM_OptPrintValueLength
+TREE_WIDTH = 33       # name column of the tree format (+T)
+UNKNOWN_NAME = "Unknown Tag & Data"
+
+
+@dataclass
+class DumpOptions:
+    """dcmdump's output options."""
+    print_all: bool = False                  # +L: no truncation of long values
+    load_limit: int | None = None            # -M/+R: values longer than this print "(not loaded)"
+    uid_names: bool = True                   # +Un / -Un
+    to_utf8: bool = False                    # +U8
+    quote: str | None = None                 # 'html' (+Qn) or 'octal' (+Qo)
+    tree: bool = False                       # +T
+    search: list[int] = field(default_factory=list)   # +P tags
+    search_all: bool = True                  # +s (all) / -s (first)
+    print_path: bool = False                 # +p
+    write_pixel: Callable[[Element], str] | None = None  # +W: writes the pixel data, returns the path
+
+
+def _quote(text: bytes, mode: str | None) -> str:
+    if mode is None:
+        return text.decode("latin-1")
+    out = []
+    for b in text:
+        if 32 <= b < 127 and b not in (0x26, 0x3C, 0x3E, 0x22, 0x27) or mode == "octal" and 32 <= b < 127:
+            out.append(chr(b))
+        elif mode == "octal":
+            out.append(f"\\{b:03o}")
+        else:
+            out.append(_HTML.get(b) or f"&#{b};")
+    return "".join(out)
+
+
+_HTML = {0x26: "&amp;", 0x3C: "&lt;", 0x3E: "&gt;", 0x22: "&quot;", 0x27: "&apos;"}
+
+
+def _shorten_list(items: list[str], limit: int | None) -> str:
+    """Join values with backslashes, stopping (with '...') before the line limit, as DCMTK does."""
+    if limit is None:
+        return "\\".join(items)
+    out, used = [], 0
+    for i, item in enumerate(items):
+        piece = item if i == 0 else "\\" + item
+        new = used + len(piece)
+        if new <= limit and (i + 1 == len(items) or new + 3 <= limit):
+            out.append(piece)
+            used = new
+        else:
+            if i < len(items):
+                out.append("...")
+            break
+    return "".join(out)
+
+
+def _float(value: float, vr: str) -> str:
+    return format_g(value, 9 if vr in ("FL", "OF") else 17)
+
+
+class Dumper:
+    """Formats data sets line by line."""
+
+    def __init__(self, options: DumpOptions | None = None, correct: bool = True) -> None:
+        self.opts = options or DumpOptions()
+        self.correct = correct  # +dc: strip trailing padding as DCMTK's data correction does
+        self.limit = None if self.opts.print_all else LINE_LENGTH
+        self.dictionary = get_dictionary()
+
+    # -- file level ---------------------------------------------------------------------------
+    def file_lines(self, ds: FileDataset, dataset_only: bool = False) -> Iterator[str]:
+        if self.opts.search:
+            yield from self.search_lines(ds)
+            return
+        if not dataset_only:
+            yield ""
+            yield "# Dicom-File-Format"
+            yield ""
+            yield "# Dicom-Meta-Information-Header"
+            meta_ts = "Little Endian Explicit" if len(ds.file_meta) else "Unknown Transfer Syntax"
+            yield f"# Used TransferSyntax: {meta_ts}"
+            yield from self.dataset_lines(ds.file_meta, 0, [])
+        yield ""
+        yield "# Dicom-Data-Set"
+        yield f"# Used TransferSyntax: {ds.transfer_syntax.name}"
+        yield from self.dataset_lines(ds, 0, [])
+
+    def search_lines(self, ds: FileDataset) -> Iterator[str]:
+        """+P: for each searched tag in turn, its instances in meta header and data set order."""
+        for key in self.opts.search:
+            for elem, parent, path in self._walk(ds.file_meta, []):
+                if elem.tag == key:
+                    yield from self.element_lines(elem, parent, 0, path)
+                    if not self.opts.search_all:
+                        break
+            else:
+                for elem, parent, path in self._walk(ds, []):
+                    if elem.tag == key:
+                        yield from self.element_lines(elem, parent, 0, path)
+                        if not self.opts.search_all:
+                            break
+                continue
+
+    def _walk(self, ds: Dataset, path: list[int]) -> Iterator[tuple[Element, Dataset, list[int]]]:
+        for elem in ds:
+            yield elem, ds, path
+            if elem.vr == "SQ":
+                for item in elem.value:
+                    yield from self._walk(item, path + [elem.tag])
+
+    # -- data sets ----------------------------------------------------------------------------
+    def dataset_lines(self, ds: Dataset, depth: int, path: list[int]) -> Iterator[str]:
+        for elem in ds:
+            yield from self.element_lines(elem, ds, depth, path)
+
+    def element_lines(self, elem: Element, ds: Dataset, depth: int, path: list[int]) -> Iterator[str]:
+        tag = elem.tag
+        name = self._name(tag, ds)
+        here = path + [tag]
+        if elem.vr == "SQ":
+            items = elem.value
+            undefined = elem.undefined_length if elem.is_raw else False
+            kind = "undefined" if undefined else "explicit"
+            length = UNDEFINED if undefined else self._sq_length(elem)
+            yield from self._line(depth, here, tag, elem.vr, f"(Sequence with {kind} length #={len(items)})",
+                                  length, 1, name)
+            for item in items:
+                item_len = item.item_length() if item.source is not None else -1
+                item_undef = item_len == UNDEFINED
+                ikind = "undefined" if item_undef else "explicit"
+                yield from self._line(depth + 1, here, 0xFFFEE000, "na",
+                                      f"(Item with {ikind} length #={len(item)})",
+                                      UNDEFINED if item_undef else max(item_len, 0), 1, "Item")
+                yield from self.dataset_lines(item, depth + 2, here)
+                text = "(ItemDelimitationItem)" if item_undef else "(ItemDelimitationItem for re-encoding)"
+                yield from self._line(depth + 1, here, 0xFFFEE00D, "na", text, 0, 0, "ItemDelimitationItem")
+            text = "(SequenceDelimitationItem)" if undefined else "(SequenceDelimitationItem for re-encod.)"
+            yield from self._line(depth, here, 0xFFFEE0DD, "na", text, 0, 0, "SequenceDelimitationItem")
+            return
+        if elem.is_raw and elem.undefined_length:
+            frags = elem.value
+            yield from self._line(depth, here, tag, elem.vr, f"(PixelSequence #={len(frags)})",
+                                  UNDEFINED, 1, name)
+            for frag in frags:
+                text = self._hex(bytes(frag), 1) if len(frag) else "(no value available)"
+                yield from self._line(depth + 1, here, 0xFFFEE000, "pi", text, len(frag), 1, "Item")
+            yield from self._line(depth, here, 0xFFFEE0DD, "na", "(SequenceDelimitationItem)", 0, 0,
+                                  "SequenceDelimitationItem")
+            return
+        raw = elem.raw
+        length = elem.stored_length if elem.is_raw else len(raw)
+        vr = self._shown_vr(elem, ds)
+        if self.opts.write_pixel is not None and tag == PIXEL_DATA:
+            text = "=" + self.opts.write_pixel(elem)
+            vm = 1
+        elif self.opts.load_limit is not None and length > self.opts.load_limit:
+            text, vm = "(not loaded)", self._vm(elem, raw, vr)
+        else:
+            text, vm = self._value_text(elem, raw, vr, ds)
+        yield from self._line(depth, here, tag, vr, text, length, vm, name)
+
+    # -- pieces -------------------------------------------------------------------------------
+    def _line(self, depth: int, path: list[int], tag: int, vr: str, text: str, length: int, vm: int,
+              name: str) -> Iterator[str]:
+        if self.opts.tree:
+            if tag in (0xFFFEE00D, 0xFFFEE0DD):
+                return
+            if vr == "SQ" or tag == 0xFFFEE000 and vr == "na" or text.startswith("(PixelSequence"):
+                text = ""
+            width = max(TREE_WIDTH - 2 * depth, 0)
+            yield "| " * depth + name.ljust(width) + " " + text
+            return
+        if self.opts.print_path:
+            prefix = "".join(tag_str(t) + "." for t in path[:-1]) + f"{tag_str(tag)} {vr} "
+        else:
+            prefix = "  " * depth + f"{tag_str(tag)} {vr} "
+        len_text = "u/l" if length == UNDEFINED else str(length)
+        yield f"{prefix}{text.ljust(VALUE_WIDTH)} # {len_text:>3},{vm:>2} {name}"
+
+    def _name(self, tag: int, ds: Dataset) -> str:
+        entry = self.dictionary.find(tag, ds.private_creator(tag))
+        return entry.name if entry is not None else UNKNOWN_NAME
+
+    def _shown_vr(self, elem: Element, ds: Dataset) -> str:
+        """The VR DCMTK prints: '??' for unknown tags read with implicit VR, 'lt', US/SS for 'xs'."""
+        if elem.is_raw and not elem.vr_explicit:
+            entry = self.dictionary.find(elem.tag, ds.private_creator(elem.tag))
+            if entry is None:
+                return "??"
+            if entry.vr == "lt":
+                return "lt"
+            if entry.vr == "xs":
+                pr = ds.get(0x00280103)
+                return "SS" if pr is not None and pr.value == 1 else "US"
+        return elem.vr
+
+    def _sq_length(self, elem: Element) -> int:
+        return elem.stored_length if elem.is_raw else 0
+
+    def _vm(self, elem: Element, raw, vr: str) -> int:
+        return elem.vm
+
+    def _value_text(self, elem: Element, raw, vr: str, ds: Dataset) -> tuple[str, int]:
+        if len(raw) == 0:
+            return "(no value available)", 0
+        little = elem.little_endian
+        if vr in STRING_VRS:
+            data = bytes(raw)
+            if self.correct:
+                data = data.rstrip(b"\0 ") if vr == "UI" else data.rstrip(b" ")
+            if not data:
+                return "(no value available)", 0
+            vm = 1 if vr in SINGLE_VALUED else data.count(b"\\") + 1
+            if vr == "UI" and self.opts.uid_names:
+                name = dcmtk_name(data.decode("latin-1"))
+                if name:
+                    return "=" + name, vm
+            if self.opts.to_utf8 and ds.character_sets:
+                data = charset.to_utf8(data, ds.character_sets, vr)
+            text = _quote(data, self.opts.quote)
+            if self.limit is not None and len(text) + 2 > self.limit:
+                return "[" + text[:self.limit - 4] + "...", vm
+            return f"[{text}]", vm
+        if vr in NUMERIC_VRS or vr in ("OF", "OD"):
+            value = elem.value
+            values = list(value) if hasattr(value, "__len__") else [value]
+            if vr in ("FL", "FD", "OF", "OD"):
+                items = [_float(float(v), vr) for v in values]
+            else:
+                items = [str(int(v)) for v in values]
+            vm = len(items) if vr in NUMERIC_VRS else 1
+            return _shorten_list(items, self.limit), vm
+        if vr == "AT":
+            value = elem.value
+            tags = value if isinstance(value, list) else [value]
+            return _shorten_list([tag_str(t) for t in tags], self.limit), len(tags)
+        width = 2 if vr in ("OW", "lt", "OL", "OV") and len(raw) % 2 == 0 else 1
+        if vr in ("OW", "lt") and len(raw) % 2:
+            return "(invalid value)", 1
+        return self._hex(bytes(raw), width, little), 1
+
+    def _hex(self, data: bytes, width: int, little: bool = True) -> str:
+        if width == 2:
+            import numpy as np
+            words = np.frombuffer(data, dtype="<u2" if little else ">u2")
+            if self.limit is not None:
+                words = words[:(self.limit - 3) // 5 + 1]
+            items = [f"{w:04x}" for w in words.tolist()]
+            total = len(data) // 2
+        else:
+            view = data if self.limit is None else data[:(self.limit - 3) // 3 + 1]
+            items = [f"{b:02x}" for b in view]
+            total = len(data)
+        if self.limit is None:
+            return "\\".join(items)
+        per = 3 if width == 1 else 5
+        if total * per - 1 <= self.limit:
+            return "\\".join(items)
+        return "\\".join(items[:(self.limit - 3) // per]) + "..."
+
+
+def dump_files(files: list[str], out, options: DumpOptions, read_options, print_filename: str | None,
+               ignore_errors: bool, pixel_dir: str | None, tool: str = "dcmdump") -> int:
+    """dcmdump's main loop: read each file, print it to the binary stream ``out``; 0 or 1."""
+    from .reader import DicomError, dcmread
+    from ..apps._cmdline import log
+
+    status = 0
+    shown = 0
+    for index, name in enumerate(files, 1):
+        if print_filename == "all":
+            if index > 1:
+                out.write(b"\n")
+            out.write(f"# {tool} ({index}/{len(files)}): {name}\n".encode("latin-1", "replace"))
+        try:
+            ds = dcmread(name, read_options)
+        except OSError as exc:
+            log.error("%s: %s: reading file: %s", tool, exc.strerror or exc, name)
+            status = 1
+            continue
+        except DicomError as exc:
+            log.error("%s: %s: reading file: %s", tool, exc, name)
+            status = 1
+            if not ignore_errors or exc.partial is None:
+                continue
+            ds = exc.partial
+        opts = options
+        if pixel_dir is not None:
+            opts = _with_pixel_writer(options, pixel_dir, name)
+        dumper = Dumper(opts)
+        lines = list(dumper.file_lines(ds, dataset_only=read_options.read_mode == "dataset"))
+        if print_filename == "search" and lines:
+            shown += 1
+            out.write(f"# {tool} ({shown}): {name}\n".encode("latin-1", "replace"))
+        if lines:
+            out.write(("\n".join(lines) + "\n").encode("latin-1", "replace"))
+    return status
+
+
+def _with_pixel_writer(options: DumpOptions, folder: str, filename: str) -> DumpOptions:
+    """+W: pixel data goes to ``<folder>/<file>.<n>.raw`` (little endian), the line shows the path."""
+    import os
+    from dataclasses import replace
+
+    counter = iter(range(1 << 30))
+
+    def write(elem: Element) -> str:
+        path = os.path.join(folder, f"{os.path.basename(filename)}.{next(counter)}.raw")
+        data = bytes(elem.raw)
+        if not elem.little_endian and elem.vr == "OW":
+            import numpy as np
+            data = np.frombuffer(data, dtype=">u2").astype("<u2").tobytes()
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    return replace(options, write_pixel=write)

@@ -1,0 +1,159 @@
+"""Data elements: a tag, a VR and a value that stays as stored bytes until someone asks."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._ext.scan import C_LEN, C_SYN, C_VAL, K_ITEM, K_PIXITEM, SYN_EXPLICIT_BE, UNDEFINED
+from . import values
+from .tag import tag_str
+from .vr import TEXT_VRS
+
+if TYPE_CHECKING:
+    from .dataset import Dataset, Source
+
+_UNSET = object()
+
+
+class Element:
+    """One data element.
+
+    An element read from a file keeps a reference to its source table row; ``raw`` is then a
+    zero-copy view of the stored value and ``value`` is decoded on first access. Setting
+    ``value`` detaches it from the source (it will be encoded anew when written).
+    """
+
+    __slots__ = ("tag", "vr", "_value", "_src", "_row", "parent")
+
+    def __init__(self, tag: int, vr: str, value: Any = None, *, _src: Source | None = None,
+                 _row: int = -1, parent: Dataset | None = None) -> None:
+        self.tag = tag
+        self.vr = vr
+        self._src = _src
+        self._row = _row
+        self._value = _UNSET if _src is not None else value
+        self.parent = parent
+
+    # -- where the value lives -------------------------------------------------------------
+    @property
+    def is_raw(self) -> bool:
+        """True while the element still refers to its stored bytes unchanged."""
+        return self._src is not None
+
+    @property
+    def offset(self) -> int:
+        """Offset of the value in the source buffer (-1 for a new element)."""
+        return int(self._src.rows[self._row, C_VAL]) if self._src is not None else -1
+
+    @property
+    def stored_length(self) -> int:
+        """Length field as stored (``0xFFFFFFFF`` for undefined length); -1 for a new element."""
+        return int(self._src.rows[self._row, C_LEN]) if self._src is not None else -1
+
+    @property
+    def undefined_length(self) -> bool:
+        return self.stored_length == UNDEFINED
+
+    @property
+    def vr_explicit(self) -> bool:
+        """False when the VR was taken from the dictionary (implicit VR stream)."""
+        return self._src is None or self._src.rows[self._row, 1] != 0
+
+    @property
+    def little_endian(self) -> bool:
+        return self._src is None or self._src.rows[self._row, C_SYN] != SYN_EXPLICIT_BE
+
+    @property
+    def raw(self) -> memoryview | bytes:
+        """The value bytes as stored (zero-copy for a read element), or freshly encoded."""
+        if self._src is not None:
+            if self.vr == "SQ":
+                return b""
+            return self._src.value_bytes(self._row)
+        return values.encode(self._value, self.vr, True, self._charsets())
+
+    # -- the value ---------------------------------------------------------------------------
+    @property
+    def value(self) -> Any:
+        if self._value is _UNSET:
+            self._value = self._decode()
+        return self._value
+
+    @value.setter
+    def value(self, new: Any) -> None:
+        if self.vr == "SQ":
+            from .dataset import Sequence
+            new = new if isinstance(new, Sequence) else Sequence(new or [])
+        self._value = new
+        self._src = None
+        self._row = -1
+
+    def _charsets(self) -> list[str]:
+        return self.parent.character_sets if self.parent is not None else []
+
+    def _decode(self) -> Any:
+        src = self._src
+        if self.vr == "SQ":
+            return src.sequence(self._row, self.parent)
+        if src.rows[self._row, C_LEN] == UNDEFINED:
+            return src.fragments(self._row)
+        charsets = self._charsets() if self.vr in TEXT_VRS else ()
+        return values.decode(src.value_bytes(self._row), self.vr, self.little_endian, charsets)
+
+    @property
+    def vm(self) -> int:
+        if self.vr == "SQ":
+            return 1
+        if self._src is not None:
+            if self.undefined_length:
+                return 1
+            return values.value_multiplicity(self.raw, self.vr)
+        v = self._value
+        if v is None or (isinstance(v, (str, bytes)) and not v):
+            return 0
+        if isinstance(v, (list, tuple)):
+            return len(v)
+        if hasattr(v, "shape") and self.vr not in ("OB", "OW", "OF", "OD", "OL", "OV", "UN"):
+            return int(v.size)
+        return 1
+
+    @property
+    def keyword(self) -> str:
+        from .dictionary import get_dictionary
+        entry = get_dictionary().find(self.tag)
+        return entry.name if entry else ""
+
+    def __repr__(self) -> str:
+        return f"Element({tag_str(self.tag)} {self.vr} {self.value!r:.60})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Element):
+            return NotImplemented
+        a, b = self.value, other.value
+        try:
+            same = a == b
+            if hasattr(same, "all"):
+                same = bool(same.all()) and getattr(a, "shape", None) == getattr(b, "shape", None)
+            return self.tag == other.tag and self.vr == other.vr and bool(same)
+        except ValueError:
+            return False
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Fragments(list):
+    """The items of an encapsulated pixel data element: the offset table first, then fragments."""
+
+    @property
+    def offset_table(self) -> bytes:
+        return bytes(self[0]) if self else b""
+
+
+def fragment_rows(rows, first: int, stop: int) -> list[int]:
+    """Row indices of pixel items (or items) directly below a container row."""
+    out = []
+    i = first
+    while i < stop:
+        if rows[i, 7] in (K_PIXITEM, K_ITEM):
+            out.append(i)
+        i = rows[i, 5]
+    return out

@@ -1,0 +1,180 @@
+"""Reading Part 10 files and bare data sets (PS3.10 7, PS3.5 7 and 10)."""
+from __future__ import annotations
+
+import mmap
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Union
+
+from .._ext import scan as _scan
+from .dataset import Dataset, FileDataset, Source
+from .dictionary import get_dictionary
+from .tag import TRANSFER_SYNTAX_UID, tag_str
+from . import xfer
+
+PathOrBuffer = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes]]
+
+_META_END = 0x00030000
+_STOP_PIXELS = 0x7FE00010
+
+
+class DicomError(Exception):
+    """A data set could not be read: ``str(err)`` names what and where."""
+
+    def __init__(self, message: str, offset: int | None = None, tag: int | None = None,
+                 partial: FileDataset | None = None) -> None:
+        where = []
+        if offset is not None:
+            where.append(f"offset {offset}")
+        if tag:
+            where.append(f"tag {tag_str(tag)}")
+        super().__init__(message + (f" ({', '.join(where)})" if where else ""))
+        self.offset = offset
+        self.tag = tag
+        self.partial = partial
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """How to read: DCMTK's input options in one place."""
+    read_mode: str = "auto"          # 'auto' (+f), 'file-only' (+fo), 'dataset' (-f)
+    transfer_syntax: str | None = None  # force the data set syntax (-t?); None = detect
+    stop_before: int | None = None   # stop at the first top-level tag >= this
+    stop_after: int | None = None    # stop after this top-level tag
+    ignore_meta_syntax: bool = False  # -td: detect the data set syntax, ignore the meta header
+    cp246: bool = True               # +ui: undefined-length UN as an implicit VR sequence
+    assume_even_length: bool = False  # +ae: an odd length is one byte short
+    ignore_explicit_vr: bool = False  # -ev: prefer the dictionary's VR
+    use_meta_length: bool = True     # +ml / -ml
+    zlib_deflate: bool = False       # +bz: deflated data with a zlib header
+    data_correction: bool = True     # +dc: strip padding and the like when printing
+    max_depth: int = 100000
+
+
+def _open(source: PathOrBuffer) -> tuple[memoryview, object, str | None]:
+    """The bytes to parse, an object that keeps them alive, and the file name."""
+    if isinstance(source, (bytes, bytearray)):
+        return memoryview(source), source, None
+    if isinstance(source, memoryview):
+        return source.cast("B"), source, None
+    if isinstance(source, (str, os.PathLike)):
+        name = os.fspath(source)
+        with open(name, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size == 0:
+                return memoryview(b""), None, name
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        return memoryview(mm), mm, name
+    try:
+        mm = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ)
+        return memoryview(mm), mm, getattr(source, "name", None)
+    except (AttributeError, OSError, ValueError):
+        data = source.read()
+        return memoryview(data), data, getattr(source, "name", None)
+
+
+def _guess_syntax(buf: memoryview, start: int) -> xfer.TransferSyntax:
+    """Guess the encoding of a bare data set from its first element, as DCMTK does."""
+    if len(buf) - start < 8:
+        return xfer.IMPLICIT_LE
+    b = buf[start:start + 8]
+    group_le = b[0] | (b[1] << 8)
+    group_be = (b[0] << 8) | b[1]
+    explicit = 65 <= b[4] <= 90 and 65 <= b[5] <= 90
+    if group_be < group_le and group_be != 0:
+        return xfer.EXPLICIT_BE if explicit else xfer.IMPLICIT_LE
+    return xfer.EXPLICIT_LE if explicit else xfer.IMPLICIT_LE
+
+
+def _raise_scan_error(code: int, pos: int, tag: int, base: int, partial: FileDataset) -> None:
+    raise DicomError(_scan.ERROR_TEXT.get(code, "parse error"), pos - base if base else pos,
+                     tag, partial)
+
+
+def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
+            stop_before_pixels: bool = False, force: bool = False) -> FileDataset:
+    """Read a Part 10 file or a bare data set from a path, bytes or a binary file object.
+
+    The data is memory-mapped and scanned once; values are decoded on access. Raises
+    ``DicomError`` naming the offset and tag of the first problem.
+    """
+    opts = options or ReadOptions()
+    if stop_before_pixels and opts.stop_before is None:
+        opts = ReadOptions(**{**_asdict(opts), "stop_before": _STOP_PIXELS})
+    buf, keep, name = _open(source)
+    sq_tags = get_dictionary().sq_tags
+    size = len(buf)
+    has_preamble = size >= 132 and bytes(buf[128:132]) == b"DICM"
+    if opts.read_mode == "file-only" and not has_preamble:
+        raise DicomError("no DICOM file format (missing 'DICM' prefix)", 128)
+    meta = Dataset()
+    preamble = None
+    start = 0
+    ts = None
+    if has_preamble and opts.read_mode != "dataset":
+        preamble = bytes(buf[:128])
+        table, pos, err, epos, etag = _scan.scan(buf, 132, size, _scan.SYN_EXPLICIT_LE, sq_tags,
+                                                 _META_END)
+        meta_src = Source(buf, table, keep)
+        meta = Dataset(meta_src, 0, len(table))
+        if err:
+            raise DicomError("invalid file meta information: " + _scan.ERROR_TEXT[err], epos, etag)
+        start = pos
+        uid_elem = meta.get(TRANSFER_SYNTAX_UID)
+        uid = str(uid_elem.value) if uid_elem is not None else ""
+        ts = xfer.lookup(uid) if uid else None
+        if ts is None and uid:
+            ts = xfer.TransferSyntax(uid, "Unknown Transfer Syntax", _scan.SYN_EXPLICIT_LE)
+    if opts.transfer_syntax is not None:
+        ts = xfer.lookup(opts.transfer_syntax)
+    elif opts.ignore_meta_syntax:
+        ts = None
+    if ts is None:
+        ts = _guess_syntax(buf, start)
+    data_buf, data_start, data_keep = buf, start, keep
+    if ts.deflated:
+        try:
+            wbits = zlib.MAX_WBITS if opts.zlib_deflate else -zlib.MAX_WBITS
+            inflated = zlib.decompressobj(wbits).decompress(bytes(buf[start:]))
+        except zlib.error as exc:
+            raise DicomError(f"cannot inflate deflated data set: {exc}", start) from None
+        data_buf, data_start, data_keep = memoryview(inflated), 0, inflated
+    stop = opts.stop_after if opts.stop_after is not None else (
+        opts.stop_before if opts.stop_before is not None else 0xFFFFFFFF)
+    table, pos, err, epos, etag = _scan.scan(
+        data_buf, data_start, len(data_buf), ts.syntax, sq_tags, stop,
+        opts.stop_after is not None, opts.cp246, opts.max_depth)
+    src = Source(data_buf, table, data_keep)
+    ds = FileDataset(src, 0, len(table), file_meta=meta, preamble=preamble, transfer_syntax=ts,
+                     filename=name)
+    ds.__dict__["has_meta"] = bool(len(meta)) or has_preamble
+    if err and err != _scan.E_MISSING_DELIM:
+        ds.__dict__["read_error"] = (err, epos, etag)
+        _raise_scan_error(err, epos, etag, 0, ds)
+    if err == _scan.E_MISSING_DELIM:
+        ds.__dict__["read_error"] = (err, epos, etag)
+    return ds
+
+
+def _asdict(opts: ReadOptions) -> dict:
+    return {f: getattr(opts, f) for f in opts.__dataclass_fields__}
+
+
+def read_file(source: PathOrBuffer, **kwargs) -> FileDataset:
+    """DCMTK-style alias of :func:`dcmread`."""
+    return dcmread(source, **kwargs)
+
+
+def is_dicom_file(path: str | os.PathLike) -> bool:
+    """True if the file has the 128-byte preamble and the 'DICM' prefix (what dcmftest checks)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:] == b"DICM"
+
+
+__all__ = ["DicomError", "ReadOptions", "dcmread", "read_file", "is_dicom_file", "Path"]

@@ -1,0 +1,230 @@
+"""Writing data sets and Part 10 files (PS3.5 7, PS3.10 7.1).
+
+Elements nobody changed are written back as their stored bytes when the target byte order
+allows it (bit-preserving); otherwise they are byte swapped or encoded anew. Files are written
+to a temporary name beside the target and renamed into place, so a failure leaves no half file.
+"""
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+import zlib
+from dataclasses import dataclass
+from typing import IO, Any, Iterable, Union
+
+import numpy as np
+
+from . import values, xfer
+from .dataset import Dataset, FileDataset
+from .dictionary import get_dictionary
+from .element import Element
+from .tag import ITEM, ITEM_DELIMITATION, PIXEL_DATA, SEQUENCE_DELIMITATION
+from .uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from .vr import LONG_VRS, pad_byte, swap_width
+
+Target = Union[str, os.PathLike, IO[bytes], None]
+_UNDEF = 0xFFFFFFFF
+
+
+class DicomWriteError(Exception):
+    """A data set cannot be encoded as asked: names the element."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOptions:
+    """dcmconv's output options."""
+    transfer_syntax: str | None = None   # None: keep the syntax the data set was read in
+    write_meta: bool = True              # +F / -F
+    group_lengths: str = "recalc"        # 'recalc' (+g=), 'add' (+g), 'remove' (-g)
+    explicit_lengths: bool = True        # +e / -e (sequences and items)
+    compression_level: int = 6           # +cl for deflated output
+    new_meta: bool = False               # +Fm: write a new meta header, dropping optional 0002 elements
+
+
+class _Encoder:
+    """Encodes data sets for one transfer syntax into a list of byte chunks."""
+
+    def __init__(self, syntax: xfer.TransferSyntax, opts: WriteOptions) -> None:
+        self.little = syntax.little_endian
+        self.explicit = syntax.explicit_vr
+        self.encapsulated = syntax.encapsulated
+        self.opts = opts
+        self.end = "<" if self.little else ">"
+        self.dictionary = get_dictionary()
+
+    def dataset(self, ds: Dataset, top: bool = False) -> list:
+        chunks: list = []
+        groups: dict[int, list] = {}
+        order: list[int] = []
+        had_length: set[int] = set()
+        for elem in ds:
+            group = elem.tag >> 16
+            if (elem.tag & 0xFFFF) == 0 and group != 0x0002:
+                had_length.add(group)
+                continue
+            if group not in groups:
+                groups[group] = []
+                order.append(group)
+            groups[group].extend(self.element(elem))
+        for group in order:
+            body = groups[group]
+            want = self.opts.group_lengths == "add" or (
+                self.opts.group_lengths == "recalc" and group in had_length)
+            if want and group != 0x0002:
+                size = sum(len(c) for c in body)
+                chunks.extend(self._header((group << 16), "UL", 4))
+                chunks.append(struct.pack(self.end + "I", size))
+            chunks.extend(body)
+        return chunks
+
+    def _header(self, tag: int, vr: str, length: int) -> list[bytes]:
+        e = self.end
+        head = struct.pack(e + "HH", tag >> 16, tag & 0xFFFF)
+        if not self.explicit or (tag >> 16) == 0xFFFE:
+            return [head + struct.pack(e + "I", length)]
+        if vr in LONG_VRS:
+            return [head + vr.encode() + b"\0\0" + struct.pack(e + "I", length)]
+        return [head + vr.encode() + struct.pack(e + "H", length)]
+
+    def _vr(self, elem: Element) -> str:
+        vr = elem.vr
+        if vr in ("xs", "ox", "lt", "up", "na", "px"):
+            vr = {"xs": "US", "ox": "OW", "lt": "OW", "up": "UL", "px": "OW"}.get(vr, "UN")
+        return vr
+
+    def element(self, elem: Element) -> list:
+        vr = self._vr(elem)
+        if vr == "SQ":
+            return self.sequence(elem)
+        if elem.is_raw and elem.undefined_length:
+            return self.encapsulated_pixels(elem, vr)
+        data = self.value_bytes(elem, vr)
+        if len(data) % 2:
+            data = bytes(data) + pad_byte(vr)
+        if self.explicit and vr not in LONG_VRS and len(data) > 0xFFFF:
+            vr = "UN"   # too long for a 16-bit length: DCMTK writes UN as well
+        return self._header(elem.tag, vr, len(data)) + [data]
+
+    def value_bytes(self, elem: Element, vr: str) -> Any:
+        if not elem.is_raw:
+            return values.encode(elem.value, vr, self.little, elem._charsets())
+        raw = elem.raw
+        width = swap_width(vr)
+        if elem.little_endian == self.little or width == 1:
+            return raw
+        return np.frombuffer(raw, dtype=f"<u{width}").byteswap().tobytes()
+
+    def encapsulated_pixels(self, elem: Element, vr: str) -> list:
+        if not self.encapsulated and elem.tag == PIXEL_DATA:
+            raise DicomWriteError("encapsulated pixel data cannot be written in an uncompressed "
+                                  "transfer syntax without decompressing it")
+        chunks = self._header(elem.tag, vr if vr in ("OB", "OW") else "OB", _UNDEF)
+        for frag in elem.value:
+            data = frag if len(frag) % 2 == 0 else bytes(frag) + b"\0"
+            chunks.extend(self._header(ITEM, "", len(data)))
+            chunks.append(data)
+        chunks.extend(self._header(SEQUENCE_DELIMITATION, "", 0))
+        return chunks
+
+    def sequence(self, elem: Element) -> list:
+        body: list = []
+        for item in elem.value or []:
+            content = self.dataset(item)
+            if self.opts.explicit_lengths:
+                body.extend(self._header(ITEM, "", sum(len(c) for c in content)))
+                body.extend(content)
+            else:
+                body.extend(self._header(ITEM, "", _UNDEF))
+                body.extend(content)
+                body.extend(self._header(ITEM_DELIMITATION, "", 0))
+        if self.opts.explicit_lengths:
+            return self._header(elem.tag, "SQ", sum(len(c) for c in body)) + body
+        return (self._header(elem.tag, "SQ", _UNDEF) + body
+                + self._header(SEQUENCE_DELIMITATION, "", 0))
+
+
+def meta_header(ds: FileDataset, ts_uid: str, new_meta: bool = False) -> Dataset:
+    """The File Meta Information for ``ds`` written in ``ts_uid`` (PS3.10 7.1)."""
+    old = ds.file_meta if isinstance(ds, FileDataset) else Dataset()
+    meta = Dataset()
+    meta.add_new(0x00020001, "OB", b"\0\1")
+    sop_class = ds.get(0x00080016)
+    sop_inst = ds.get(0x00080018)
+    meta.add_new(0x00020002, "UI", sop_class.value if sop_class is not None else
+                 _old_value(old, 0x00020002))
+    meta.add_new(0x00020003, "UI", sop_inst.value if sop_inst is not None else
+                 _old_value(old, 0x00020003))
+    meta.add_new(0x00020010, "UI", ts_uid)
+    meta.add_new(0x00020012, "UI", IMPLEMENTATION_CLASS_UID)
+    meta.add_new(0x00020013, "SH", IMPLEMENTATION_VERSION_NAME)
+    if not new_meta:
+        for elem in old:
+            if elem.tag not in meta and elem.tag not in (0x00020000,):
+                meta[elem.tag] = Element(elem.tag, elem.vr, elem.value)
+    return meta
+
+
+def _old_value(old: Dataset, tag: int) -> Any:
+    elem = old.get(tag)
+    return elem.value if elem is not None else ""
+
+
+def encode_file(ds: Dataset, options: WriteOptions | None = None) -> list:
+    """The chunks of a whole file (preamble, meta header, data set) or of a bare data set."""
+    opts = options or WriteOptions()
+    ts_uid = opts.transfer_syntax or (
+        ds.transfer_syntax.uid if isinstance(ds, FileDataset) and ds.transfer_syntax else
+        xfer.EXPLICIT_LE.uid)
+    syntax = xfer.lookup(ts_uid)
+    if syntax is None:
+        raise DicomWriteError(f"unknown transfer syntax {ts_uid}")
+    body = _Encoder(syntax, opts).dataset(ds, top=True)
+    if syntax.deflated:
+        comp = zlib.compressobj(opts.compression_level, zlib.DEFLATED, -zlib.MAX_WBITS)
+        data = b"".join(comp.compress(bytes(c)) for c in body) + comp.flush()
+        body = [data + (b"\0" if len(data) % 2 else b"")]
+    if not opts.write_meta:
+        return body
+    meta = meta_header(ds, syntax.uid, opts.new_meta)
+    meta_enc = _Encoder(xfer.EXPLICIT_LE, WriteOptions(group_lengths="remove"))
+    meta_chunks = meta_enc.dataset(meta)
+    size = sum(len(c) for c in meta_chunks)
+    preamble = getattr(ds, "preamble", None) or bytes(128)
+    head = [preamble, b"DICM"] + meta_enc._header(0x00020000, "UL", 4) + [struct.pack("<I", size)]
+    return head + meta_chunks + body
+
+
+def dcmwrite(target: Target, ds: Dataset, options: WriteOptions | None = None) -> bytes | None:
+    """Write ``ds`` to a path (atomically), a binary file object, or return bytes (target None)."""
+    chunks = encode_file(ds, options)
+    if target is None:
+        return b"".join(bytes(c) if isinstance(c, memoryview) else c for c in chunks)
+    if isinstance(target, (str, os.PathLike)):
+        _write_atomic(os.fspath(target), chunks)
+        return None
+    _write_chunks(target, chunks)
+    return None
+
+
+def _write_chunks(f: IO[bytes], chunks: Iterable) -> None:
+    for c in chunks:
+        f.write(c)
+
+
+def _write_atomic(path: str, chunks: list) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".dcmpy-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write_chunks(f, chunks)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
