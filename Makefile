@@ -5,7 +5,7 @@
 PYTHON  ?= python3
 VENV    := .venv
 PY      := $(VENV)/bin/python
-APT_PKGS := dcmtk libgdcm-tools dicom3tools gcc python3-dev python3-venv
+APT_PKGS := dcmtk libgdcm-tools dicom3tools gcc python3-dev python3-venv time
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYX     := $(wildcard dcmpy/_ext/*.pyx)
 
@@ -29,6 +29,7 @@ $(VENV)/.installed: pyproject.toml setup.py
 build: $(VENV)/.installed
 	@$(PY) setup.py -q build_ext --inplace 2>&1 | grep -v -e '^running' -e 'Compiling' || true
 	@$(PY) -c "import dcmpy._ext.scan" || { echo "Cython extensions failed to build"; exit 1; }
+	@$(PY) -m compileall -q dcmpy apps codecs >/dev/null
 
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests

@@ -4,7 +4,6 @@ Nothing here asserts anything: benchmarks measure and print.
 """
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -86,17 +85,6 @@ def warm(paths: Iterable[Path]) -> None:
 
 
 # -- memory ----------------------------------------------------------------------------------
-def proc_status(*keys: str) -> dict[str, float]:
-    """Fields of /proc/self/status in MB (VmHWM = peak RSS, RssAnon = private memory, ...)."""
-    out = {}
-    with open("/proc/self/status") as f:
-        for line in f:
-            name, _, rest = line.partition(":")
-            if name in keys:
-                out[name] = int(rest.split()[0]) / 1024
-    return out
-
-
 def child_json(code: str, *args: str) -> dict:
     """Run ``code`` in a fresh interpreter; it must print one JSON object as its last line."""
     import json
@@ -107,15 +95,18 @@ def child_json(code: str, *args: str) -> dict:
 
 
 def child_maxrss(cmd: Sequence[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one child process, from wait4's rusage."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(list(cmd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} exited {proc.returncode}")
-    return wall, usage.ru_maxrss / 1024
+    """(wall seconds, peak RSS in MB) of one child process.
+
+    Measured by GNU time (``/usr/bin/time -f %M``), not by our own wait4/getrusage: Linux carries
+    the forking process's peak RSS over exec into the child's ru_maxrss, so a child forked from
+    this (large) interpreter would report our peak instead of its own.
+    """
+    import tempfile
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as out:
+        t0 = time.perf_counter()
+        run(["/usr/bin/time", "-f", "%M", "-o", out.name, *cmd])
+        wall = time.perf_counter() - t0
+        return wall, int(out.read().split()[-1]) / 1024
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -131,6 +122,7 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]],
           notes: Sequence[str] = ()) -> None:
     """Print an aligned table: first column left-aligned, the others right-aligned."""
     cells = [[str(c) for c in header]] + [["" if c is None else str(c) for c in r] for r in rows]
+    cells = [r + [""] * (len(header) - len(r)) for r in cells]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
 
     def line(r: Sequence[str]) -> str:

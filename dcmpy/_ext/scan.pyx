@@ -10,11 +10,9 @@ tag, vr (two ASCII bytes as ``b0 << 8 | b1``, 0 when the syntax is implicit), he
 offset, length as stored (``0xFFFFFFFF`` for undefined), next sibling row, depth, kind, end offset
 (after the value and any delimiter), syntax of the element (``SYN_*``).
 """
-import numpy as np
-cimport numpy as cnp
+from cpython cimport array
+import array
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int64_t
-
-cnp.import_array()
 
 DEF NCOLS = 10
 C_TAG, C_VR, C_HDR, C_VAL, C_LEN, C_NEXT, C_DEPTH, C_KIND, C_END, C_SYN = range(NCOLS)
@@ -44,7 +42,7 @@ ERROR_TEXT = {
     E_BAD_ITEM: "expected an item or sequence delimiter",
     E_OVERRUN: "element extends past the end of its item or sequence",
     E_DEPTH: "sequences nested too deeply",
-    E_MISSING_DELIM: "missing delimitation item at end of data",
+    E_MISSING_DELIM: "Sequence Delimitation Item missing",
 }
 
 
@@ -67,6 +65,24 @@ cdef inline bint long_vr(uint16_t vr) noexcept nogil:
             or vr == 0x5556 or vr == 0x5543 or vr == 0x5552)
 
 
+cdef inline bint known_vr(uint16_t vr) noexcept nogil:
+    """One of the VRs of PS3.5 6.2."""
+    return (vr == 0x4145 or vr == 0x4153 or vr == 0x4154 or vr == 0x4353 or vr == 0x4441
+            or vr == 0x4453 or vr == 0x4454 or vr == 0x464C or vr == 0x4644 or vr == 0x4953
+            or vr == 0x4C4F or vr == 0x4C54 or vr == 0x504E or vr == 0x5348 or vr == 0x534C
+            or vr == 0x5353 or vr == 0x5354 or vr == 0x544D or vr == 0x5549 or vr == 0x554C
+            or vr == 0x5553 or long_vr(vr))
+
+
+cdef inline bint uses_long_length(uint16_t vr) noexcept nogil:
+    """Long header: the long VRs, and (as DCMTK) unknown VRs written as two capital letters."""
+    if long_vr(vr):
+        return True
+    if known_vr(vr):
+        return False
+    return 0x41 <= (vr >> 8) <= 0x5A and 0x41 <= (vr & 0xFF) <= 0x5A
+
+
 cdef inline bint in_sorted(const uint32_t[::1] arr, uint32_t key) noexcept nogil:
     cdef Py_ssize_t lo = 0, hi = arr.shape[0], mid
     while lo < hi:
@@ -78,22 +94,37 @@ cdef inline bint in_sorted(const uint32_t[::1] arr, uint32_t key) noexcept nogil
     return lo < arr.shape[0] and arr[lo] == key
 
 
+cdef array.array _INT64 = array.array("q")
+
+
+cdef inline array.array _zeros(Py_ssize_t n):
+    return array.clone(_INT64, n, zero=False)
+
+
+def as_table(array.array flat, Py_ssize_t n):
+    """An (n, NCOLS) memoryview over the first n rows of a flat int64 array (no NumPy needed)."""
+    array.resize(flat, n * NCOLS)
+    return memoryview(flat).cast("B").cast("q", [n, NCOLS])
+
+
 cdef class _Table:
     cdef int64_t[:, ::1] rows
-    cdef object array
+    cdef array.array flat
     cdef Py_ssize_t n
 
     def __cinit__(self, Py_ssize_t capacity):
-        self.array = np.empty((max(capacity, 16), NCOLS), dtype=np.int64)
-        self.rows = self.array
+        capacity = max(capacity, 16)
+        self.flat = _zeros(capacity * NCOLS)
+        self.rows = memoryview(self.flat).cast("B").cast("q", [capacity, NCOLS])
         self.n = 0
 
     cdef Py_ssize_t add(self, int64_t tag, int64_t vr, int64_t hdr, int64_t val, int64_t length,
                         int64_t depth, int64_t kind, int64_t syn) except -1:
         cdef Py_ssize_t i = self.n
         if i == self.rows.shape[0]:
-            self.array = np.resize(self.array, (2 * i, NCOLS))
-            self.rows = self.array
+            self.rows = None
+            array.resize(self.flat, 2 * i * NCOLS)
+            self.rows = memoryview(self.flat).cast("B").cast("q", [2 * i, NCOLS])
         self.rows[i, 0] = tag
         self.rows[i, 1] = vr
         self.rows[i, 2] = hdr
@@ -110,12 +141,12 @@ cdef class _Table:
 
 def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
          const uint32_t[::1] sq_tags, uint32_t stop_tag=0xFFFFFFFF, bint stop_after=False,
-         bint cp246=True, Py_ssize_t max_depth=100000):
+         bint cp246=True, Py_ssize_t max_depth=100000, uint32_t stop_below=0):
     """Scan ``buf[start:end]`` as a data set in ``syntax`` (a ``SYN_*`` value).
 
     ``sq_tags``: sorted public tags whose dictionary VR is SQ (needed for implicit VR).
     ``stop_tag``: stop at the first top-level element whose tag is >= it (or, with
-    ``stop_after``, > it). ``cp246``: read explicit UN of undefined length as an implicit
+    ``stop_after``, > it); ``stop_below``: also stop at one whose tag is below it. ``cp246``: read explicit UN of undefined length as an implicit
     VR sequence (CP-246).
 
     Returns ``(table, pos, error, error_pos, error_tag)``: the filled rows, the offset where the
@@ -128,12 +159,12 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
     cdef Py_ssize_t pos = start
     cdef Py_ssize_t cap = 64
     # the stack: frame kind, end offset (-1 = undefined), container row, syntax
-    stack_arr = np.empty((cap, 4), dtype=np.int64)
-    cdef int64_t[:, ::1] stack = stack_arr
+    cdef array.array stack_arr = _zeros(cap * 4)
+    cdef int64_t[:, ::1] stack = memoryview(stack_arr).cast("B").cast("q", [cap, 4])
     cdef Py_ssize_t sp = 0
     cdef int error = 0
     cdef Py_ssize_t err_pos = 0
-    cdef uint32_t tag = 0, length, err_tag = 0
+    cdef uint32_t tag = 0, length, flen, err_tag = 0
     cdef uint16_t vr
     cdef Py_ssize_t hdr, row, limit, fend
     cdef int syn, frame
@@ -195,11 +226,12 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
                 table.rows[row, 8] = pos
                 sp -= 1
                 continue
-            if sp == 0 and (tag > stop_tag or (tag == stop_tag and not stop_after)):
+            if sp == 0 and (tag > stop_tag or (tag == stop_tag and not stop_after)
+                            or tag < stop_below):
                 break
             if explicit and (tag >> 16) != 0xFFFE:
                 vr = (p[pos + 4] << 8) | p[pos + 5]
-                if long_vr(vr):
+                if uses_long_length(vr):
                     if pos + 12 > limit:
                         error = E_TRUNCATED
                         err_pos = pos
@@ -230,22 +262,22 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
                     err_pos = hdr
                     err_tag = tag
                     break
+                flen = length
                 if length != UNDEF and pos + <Py_ssize_t>length > limit:
-                    error = E_PAST_END
-                    err_pos = hdr
-                    err_tag = tag
-                    break
+                    # a sequence longer than its container: read up to the container's end
+                    flen = <uint32_t>(limit - pos)
                 sp += 1
                 if sp == cap:
+                    stack = None
                     cap *= 2
-                    stack_arr = np.resize(stack_arr, (cap, 4))
-                    stack = stack_arr
+                    array.resize(stack_arr, cap * 4)
+                    stack = memoryview(stack_arr).cast("B").cast("q", [cap, 4])
                 if is_seq:
                     stack[sp, 0] = F_SEQ
                 else:
                     stack[sp, 0] = F_PIXSEQ
                     table.rows[row, 7] = K_PIXSEQ
-                stack[sp, 1] = -1 if length == UNDEF else pos + length
+                stack[sp, 1] = -1 if flen == UNDEF else pos + flen
                 stack[sp, 2] = row
                 stack[sp, 3] = SYN_IMPLICIT_LE if (vr == 0x554E and is_seq) else syn
                 continue
@@ -272,11 +304,15 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
             err_tag = tag
             break
         pos += 8
+        flen = length
         if length != UNDEF and pos + <Py_ssize_t>length > limit:
-            error = E_PAST_END
-            err_pos = hdr
-            err_tag = tag
-            break
+            if frame == F_PIXSEQ:
+                error = E_PAST_END
+                err_pos = hdr
+                err_tag = tag
+                break
+            # an item longer than its sequence: read up to the sequence's end, as DCMTK does
+            flen = <uint32_t>(limit - pos)
         if frame == F_PIXSEQ:
             if length == UNDEF:
                 error = E_BAD_ITEM
@@ -294,11 +330,12 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
         row = table.add(tag, 0, hdr, pos, length, sp, K_ITEM, syn)
         sp += 1
         if sp == cap:
+            stack = None
             cap *= 2
-            stack_arr = np.resize(stack_arr, (cap, 4))
-            stack = stack_arr
+            array.resize(stack_arr, cap * 4)
+            stack = memoryview(stack_arr).cast("B").cast("q", [cap, 4])
         stack[sp, 0] = F_DATASET
-        stack[sp, 1] = -1 if length == UNDEF else pos + length
+        stack[sp, 1] = -1 if flen == UNDEF else pos + flen
         stack[sp, 2] = row
         stack[sp, 3] = syn
 
@@ -308,7 +345,9 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
         table.rows[row, 5] = table.n
         table.rows[row, 8] = pos
         sp -= 1
-    return table.array[:table.n], pos, error, err_pos, err_tag
+    n = table.n
+    table.rows = None
+    return as_table(table.flat, n), pos, error, err_pos, err_tag
 
 
 def children(const int64_t[:, ::1] rows, Py_ssize_t first, Py_ssize_t stop):

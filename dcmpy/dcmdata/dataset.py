@@ -3,15 +3,19 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from .._ext.scan import (C_END, C_LEN, C_NEXT, C_TAG, C_VAL, C_VR, K_ITEM, K_PIXITEM, UNDEFINED,
-                         children)
+from .._ext.scan import (C_END, C_LEN, C_NEXT, C_TAG, C_VAL, C_VR, K_ITEM, K_PIXITEM, K_SEQUENCE,
+                         UNDEFINED, children)
 from .dictionary import get_dictionary
 from .element import Element, Fragments
 from .tag import SPECIFIC_CHARACTER_SET, is_private, private_creator_tag
-from .vr import name as vr_name
+from .vr import ALL_VRS, name as vr_name
 
 # how DCMTK resolves the dictionary's internal VRs when the stream is implicit
-_IMPLICIT_VR = {"xs": "US", "ox": "OW", "px": "OW", "lt": "OW", "up": "UL", "na": "UN"}
+_IMPLICIT_VR = {"px": "OW", "lt": "OW", "up": "UL", "na": "UN"}
+_PIXEL_REPRESENTATION = 0x00280103
+# 'xs' attributes whose VR follows Pixel Representation; other 'xs' (LUT descriptors) stay as read
+_SIGNED_LIKE_PIXELS = frozenset({0x00280104, 0x00280105, 0x00280106, 0x00280107, 0x00280108,
+                                 0x00280109, 0x00280110, 0x00280111, 0x00280120, 0x00280121})
 
 
 class Source:
@@ -29,14 +33,17 @@ class Source:
         return self.buf[start:start + int(self.rows[row, C_LEN])]
 
     def vr_of(self, row: int, creator: str | None) -> str:
+        if self.rows[row, 7] == K_SEQUENCE:
+            return "SQ"
         code = int(self.rows[row, C_VR])
         if code:
-            return vr_name(code)
+            name = vr_name(code)
+            return name if name in ALL_VRS else "??"
         tag = int(self.rows[row, C_TAG])
         entry = get_dictionary().find(tag, creator)
         if entry is None:
             return "SQ" if self.rows[row, C_LEN] == UNDEFINED else "UN"
-        return _IMPLICIT_VR.get(entry.vr, entry.vr)
+        return entry.vr if entry.vr in ("xs", "ox") else _IMPLICIT_VR.get(entry.vr, entry.vr)
 
     def items(self, row: int) -> list[int]:
         """Rows of the items (or pixel items) directly inside container ``row``."""
@@ -87,9 +94,30 @@ class Dataset:
             return entry
         src = self._src
         creator = self._creator(tag) if is_private(tag) else None
-        elem = Element(tag, src.vr_of(entry, creator), _src=src, _row=entry, parent=self)
+        vr = src.vr_of(entry, creator)
+        if vr == "xs" and tag in _SIGNED_LIKE_PIXELS:
+            vr = {0: "US", 1: "SS"}.get(self._us_value(_PIXEL_REPRESENTATION), "xs")
+        elif vr == "ox":
+            vr = self._ox_vr(tag)
+        elem = Element(tag, vr, _src=src, _row=entry, parent=self)
         self._elems[tag] = elem
         return elem
+
+    def _us_value(self, tag: int) -> int | None:
+        entry = self._elems.get(tag)
+        if entry is None:
+            return None
+        value = self._materialize(tag, entry).value
+        return value if isinstance(value, int) else None
+
+    def _ox_vr(self, tag: int) -> str:
+        """OB or OW for an 'ox' element read with implicit VR, decided as DCMTK does."""
+        if tag == 0x7FE00010 or (tag & 0xFF00FFFF) == 0x60003000:
+            return "OW"
+        if tag == 0x54001010:
+            bits = self._us_value(0x54001004)
+            return "OW" if bits is not None and bits > 8 else "OB"
+        return "OB"
 
     def _creator(self, tag: int) -> str | None:
         ctag = private_creator_tag(tag)

@@ -314,9 +314,9 @@ class DataDictionary:
 
     @property
     def sq_tags(self):
-        """Sorted numpy uint32 array of the public tags whose VR is SQ (ranges expanded)."""
+        """Sorted ``array('I')`` of the public tags whose VR is SQ (ranges expanded)."""
         if self._sq is None:
-            import numpy as np
+            from array import array
 
             tags = {t for t, raw in self._public.items() if (raw[0] if type(raw) is tuple else raw.vr) == "SQ"}
             for glo, ghi, gr, elo, ehi, er, _c, entry in self._ranges:
@@ -330,7 +330,7 @@ class DataDictionary:
                             continue
                         if (g << 16 | e) not in self._public:  # exact entries win over ranges
                             tags.add(g << 16 | e)
-            self._sq = np.array(sorted(tags), dtype=np.uint32)
+            self._sq = array("I", sorted(tags))
         return self._sq
 
     # ---------------------------------------------------------------- introspection

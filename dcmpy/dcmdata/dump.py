@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from .._ext.scan import UNDEFINED
-from . import charset
+from . import values
 from .dataset import Dataset, FileDataset
 from .dictionary import get_dictionary
 from .element import Element
@@ -18,6 +18,8 @@ LINE_LENGTH = 70      # DCMTK's DCM_OptPrintLineLength
 VALUE_WIDTH = 40      # DCMTK's DCM_OptPrintValueLength
 TREE_WIDTH = 33       # name column of the tree format (+T)
 UNKNOWN_NAME = "Unknown Tag & Data"
+# binary VRs that dcmdump prints as numbers rather than hex
+_NUMBER_LIKE = frozenset({"OF", "OD", "OL", "OV", "xs", "up"})
 
 
 @dataclass
@@ -68,6 +70,35 @@ def _shorten_list(items: list[str], limit: int | None) -> str:
                 out.append("...")
             break
     return "".join(out)
+
+
+_DIRECTORY_RECORD_SEQUENCE = 0x00041220
+
+
+# the directory record types DCMTK 3.6.7 knows; any other prints as PRIVATE
+_RECORD_TYPES = frozenset(
+    "CURVE|FILM BOX|FILM SESSION|IMAGE|IMAGE BOX|INTERPRETATION|MODALITY LUT|MRDR|OVERLAY|PATIENT|"
+    "PRINT QUEUE|PRIVATE|RESULTS|SERIES|STUDY|STUDY COMPONENT|TOPIC|VISIT|VOI LUT|SR DOCUMENT|"
+    "PRESENTATION|WAVEFORM|RT DOSE|RT STRUCTURE SET|RT PLAN|RT TREAT RECORD|STORED PRINT|"
+    "KEY OBJECT DOC|REGISTRATION|FIDUCIAL|RAW DATA|SPECTROSCOPY|ENCAP DOC|VALUE MAP|"
+    "HANGING PROTOCOL|STEREOMETRIC|HL7 STRUC DOC|PALETTE|SURFACE|MEASUREMENT|IMPLANT|"
+    "IMPLANT GROUP|IMPLANT ASSY|SURFACE SCAN|TRACT|ASSESSMENT|RADIOTHERAPY|ANNOTATION".split("|"))
+
+
+def _record_type(item: Dataset) -> str:
+    elem = item.get(0x00041430)
+    value = bytes(elem.raw).decode("latin-1").strip(" \0") if elem is not None else ""
+    return value if value in _RECORD_TYPES else "PRIVATE"
+
+
+def _record_offset(item: Dataset) -> str:
+    """The '#  offset=$N  refFileID="..."' line DCMTK prints under a directory record."""
+    offset = item.source.rows[item.item_row, 2] if item.source is not None else 0
+    text = f"#  offset=${offset}"
+    ref = item.get(0x00041500)
+    if ref is not None:
+        text += f'  refFileID="{bytes(ref.raw).decode("latin-1").rstrip(" ")}"'
+    return text
 
 
 def _float(value: float, vr: str) -> str:
@@ -140,25 +171,32 @@ class Dumper:
             length = UNDEFINED if undefined else self._sq_length(elem)
             yield from self._line(depth, here, tag, elem.vr, f"(Sequence with {kind} length #={len(items)})",
                                   length, 1, name)
+            record = tag == _DIRECTORY_RECORD_SEQUENCE
             for item in items:
                 item_len = item.item_length() if item.source is not None else -1
                 item_undef = item_len == UNDEFINED
                 ikind = "undefined" if item_undef else "explicit"
-                yield from self._line(depth + 1, here, 0xFFFEE000, "na",
-                                      f"(Item with {ikind} length #={len(item)})",
+                if record:
+                    text = f'"Directory Record" {_record_type(item)} #={len(item)}'
+                else:
+                    text = f"(Item with {ikind} length #={len(item)})"
+                yield from self._line(depth + 1, here, 0xFFFEE000, "na", text,
                                       UNDEFINED if item_undef else max(item_len, 0), 1, "Item")
+                if record and not self.opts.tree:
+                    yield "  " * (depth + 1) + _record_offset(item)
                 yield from self.dataset_lines(item, depth + 2, here)
-                text = "(ItemDelimitationItem)" if item_undef else "(ItemDelimitationItem for re-encoding)"
+                text = "ItemDelimitationItem" if item_undef else "ItemDelimitationItem for re-encoding"
+                text = f'"{text}"' if record else f"({text})"
                 yield from self._line(depth + 1, here, 0xFFFEE00D, "na", text, 0, 0, "ItemDelimitationItem")
             text = "(SequenceDelimitationItem)" if undefined else "(SequenceDelimitationItem for re-encod.)"
             yield from self._line(depth, here, 0xFFFEE0DD, "na", text, 0, 0, "SequenceDelimitationItem")
             return
         if elem.is_raw and elem.undefined_length:
             frags = elem.value
-            yield from self._line(depth, here, tag, elem.vr, f"(PixelSequence #={len(frags)})",
+            yield from self._line(depth, here, tag, "OB", f"(PixelSequence #={len(frags)})",
                                   UNDEFINED, 1, name)
             for frag in frags:
-                text = self._hex(bytes(frag), 1) if len(frag) else "(no value available)"
+                text = self._hex(bytes(frag), 2) if len(frag) else "(no value available)"
                 yield from self._line(depth + 1, here, 0xFFFEE000, "pi", text, len(frag), 1, "Item")
             yield from self._line(depth, here, 0xFFFEE0DD, "na", "(SequenceDelimitationItem)", 0, 0,
                                   "SequenceDelimitationItem")
@@ -166,11 +204,14 @@ class Dumper:
         raw = elem.raw
         length = elem.stored_length if elem.is_raw else len(raw)
         vr = self._shown_vr(elem, ds)
+        if self.correct and length % 2 and vr not in ("OW", "lt"):
+            raw = bytes(raw) + b"\0"
+            length += 1
         if self.opts.write_pixel is not None and tag == PIXEL_DATA:
             text = "=" + self.opts.write_pixel(elem)
             vm = 1
         elif self.opts.load_limit is not None and length > self.opts.load_limit:
-            text, vm = "(not loaded)", self._vm(elem, raw, vr)
+            text, vm = "(not loaded)", elem.vm
         else:
             text, vm = self._value_text(elem, raw, vr, ds)
         yield from self._line(depth, here, tag, vr, text, length, vm, name)
@@ -205,74 +246,63 @@ class Dumper:
                 return "??"
             if entry.vr == "lt":
                 return "lt"
-            if entry.vr == "xs":
-                pr = ds.get(0x00280103)
-                return "SS" if pr is not None and pr.value == 1 else "US"
+        if elem.vr == "UL" and (elem.tag >> 16) == 0x0004:
+            entry = self.dictionary.find(elem.tag)
+            if entry is not None and entry.vr == "up":
+                return "up"
         return elem.vr
 
     def _sq_length(self, elem: Element) -> int:
         return elem.stored_length if elem.is_raw else 0
 
-    def _vm(self, elem: Element, raw, vr: str) -> int:
-        return elem.vm
-
     def _value_text(self, elem: Element, raw, vr: str, ds: Dataset) -> tuple[str, int]:
         if len(raw) == 0:
-            return "(no value available)", 0
+            return "(no value available)", 0 if vr in STRING_VRS or vr in NUMERIC_VRS or vr == "AT" else 1
         little = elem.little_endian
         if vr in STRING_VRS:
-            data = bytes(raw)
-            if self.correct:
-                data = data.rstrip(b"\0 ") if vr == "UI" else data.rstrip(b" ")
-            if not data:
-                return "(no value available)", 0
-            vm = 1 if vr in SINGLE_VALUED else data.count(b"\\") + 1
-            if vr == "UI" and self.opts.uid_names:
-                name = dcmtk_name(data.decode("latin-1"))
-                if name:
-                    return "=" + name, vm
-            if self.opts.to_utf8 and ds.character_sets:
-                data = charset.to_utf8(data, ds.character_sets, vr)
-            text = _quote(data, self.opts.quote)
-            if self.limit is not None and len(text) + 2 > self.limit:
-                return "[" + text[:self.limit - 4] + "...", vm
-            return f"[{text}]", vm
-        if vr in NUMERIC_VRS or vr in ("OF", "OD"):
-            value = elem.value
-            values = list(value) if hasattr(value, "__len__") else [value]
+            return self._string_text(bytes(raw), vr, ds)
+        if vr in NUMERIC_VRS or vr in _NUMBER_LIKE:
+            nums = values.numbers(raw, vr, little)
             if vr in ("FL", "FD", "OF", "OD"):
-                items = [_float(float(v), vr) for v in values]
+                items = [_float(v, vr) for v in nums]
             else:
-                items = [str(int(v)) for v in values]
-            vm = len(items) if vr in NUMERIC_VRS else 1
+                items = [str(v) for v in nums]
+            vm = len(items) if vr in NUMERIC_VRS or vr in ("xs", "up") else 1
             return _shorten_list(items, self.limit), vm
         if vr == "AT":
-            value = elem.value
-            tags = value if isinstance(value, list) else [value]
+            words = values.numbers(raw, "US", little)
+            tags = [(words[i] << 16) | words[i + 1] for i in range(0, len(words) - 1, 2)]
             return _shorten_list([tag_str(t) for t in tags], self.limit), len(tags)
-        width = 2 if vr in ("OW", "lt", "OL", "OV") and len(raw) % 2 == 0 else 1
-        if vr in ("OW", "lt") and len(raw) % 2:
-            return "(invalid value)", 1
-        return self._hex(bytes(raw), width, little), 1
+        if vr in ("OW", "lt"):
+            return self._hex(values.numbers(raw, "OW", little), 4), 1
+        return self._hex(bytes(raw), 2), 1
 
-    def _hex(self, data: bytes, width: int, little: bool = True) -> str:
-        if width == 2:
-            import numpy as np
-            words = np.frombuffer(data, dtype="<u2" if little else ">u2")
-            if self.limit is not None:
-                words = words[:(self.limit - 3) // 5 + 1]
-            items = [f"{w:04x}" for w in words.tolist()]
-            total = len(data) // 2
-        else:
-            view = data if self.limit is None else data[:(self.limit - 3) // 3 + 1]
-            items = [f"{b:02x}" for b in view]
-            total = len(data)
-        if self.limit is None:
-            return "\\".join(items)
-        per = 3 if width == 1 else 5
-        if total * per - 1 <= self.limit:
-            return "\\".join(items)
-        return "\\".join(items[:(self.limit - 3) // per]) + "..."
+    def _string_text(self, data: bytes, vr: str, ds: Dataset) -> tuple[str, int]:
+        if self.correct:
+            data = data.rstrip(b"\0 ") if vr == "UI" else data.rstrip(b" ")
+        if not data:
+            return "(no value available)", 0
+        vm = 1 if vr in SINGLE_VALUED else data.count(b"\\") + 1
+        if vr == "UI" and self.opts.uid_names:
+            name = dcmtk_name(data.decode("latin-1"))
+            if name:
+                return "=" + name, vm
+        if self.opts.to_utf8 and ds.character_sets:
+            from .charset import to_utf8
+            data = to_utf8(data, ds.character_sets, vr)
+        text = _quote(data, self.opts.quote)
+        if self.limit is not None and len(text) + 2 > self.limit:
+            return "[" + text[:self.limit - 4] + "...", vm
+        return f"[{text}]", vm
+
+    def _hex(self, units, digits: int) -> str:
+        """Bytes (digits=2) or 16-bit words (digits=4) as backslash-separated hex, shortened."""
+        per = digits + 1
+        count = len(units)
+        if self.limit is not None and count * per - 1 > self.limit:
+            shown = (self.limit - 3) // per
+            return "\\".join(f"{u:0{digits}x}" for u in units[:shown]) + "..."
+        return "\\".join(f"{u:0{digits}x}" for u in units)
 
 
 def dump_files(files: list[str], out, options: DumpOptions, read_options, print_filename: str | None,

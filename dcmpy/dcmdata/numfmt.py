@@ -54,19 +54,42 @@ def format_g(value: float, precision: int) -> str:
         return "nan"
     if math.isinf(value):
         return "-inf" if value < 0 else "inf"
-    sign = "-" if math.copysign(1.0, value) < 0 and value != 0 else ""
-    if value == 0:
-        return sign + "0"
-    digits, decpt = _digits(value, precision)
-    exp = decpt - 1
+    sign = "-" if value < 0 else ""
+    x = abs(value)
+    if x == 0:
+        return "0"
+    frac, whole = math.modf(x)
+    if whole == 0:
+        digits, decpt = _digits(x, precision)
+        if decpt - 1 < -4:
+            return sign + _exponential(digits, decpt - 1)
+        return sign + _strip("0." + "0" * (-decpt) + "".join(map(str, digits)))
+    int_text = _integer_digits(whole)
+    if len(int_text) > precision:
+        digits, decpt = _digits(x, precision)
+        return sign + _exponential(digits, decpt - 1)
+    places = precision - len(int_text)
+    if frac == 0 or places == 0:
+        return sign + int_text
+    digits, decpt = _digits(frac, places)
+    if decpt > 0:       # the fraction rounded up to one
+        return sign + str(int(int_text) + 1)
+    return sign + _strip(int_text + "." + "0" * (-decpt) + "".join(map(str, digits)))
+
+
+def _integer_digits(whole: float) -> str:
+    rev = []
+    while whole != 0:
+        part, whole = math.modf(whole / 10)
+        rev.append(str(int((part + 0.03) * 10)))
+    return "".join(reversed(rev))
+
+
+def _strip(text: str) -> str:
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _exponential(digits: list[int], exp: int) -> str:
     text = "".join(map(str, digits))
-    if -4 <= exp < precision:
-        if decpt <= 0:
-            body = "0." + "0" * (-decpt) + text
-        else:
-            body = text[:decpt] + "." + text[decpt:]
-        body = body.rstrip("0").rstrip(".") if "." in body else body
-        return sign + body
-    mantissa = text[0] + "." + text[1:]
-    mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{sign}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    mantissa = _strip(text[0] + "." + text[1:])
+    return f"{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"

@@ -75,6 +75,16 @@ def _open(source: PathOrBuffer) -> tuple[memoryview, object, str | None]:
         return memoryview(data), data, getattr(source, "name", None)
 
 
+def _meta_end(buf: memoryview, opts: ReadOptions) -> int:
+    """Where the meta header ends: by its group length (+ml) when it starts with a sane one."""
+    size = len(buf)
+    if opts.use_meta_length and size >= 144 and bytes(buf[132:138]) == b"\2\0\0\0UL":
+        length = int.from_bytes(buf[140:144], "little")
+        if 144 + length <= size:
+            return 144 + length
+    return size
+
+
 def _guess_syntax(buf: memoryview, start: int) -> xfer.TransferSyntax:
     """Guess the encoding of a bare data set from its first element, as DCMTK does."""
     if len(buf) - start < 8:
@@ -115,8 +125,8 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
     ts = None
     if has_preamble and opts.read_mode != "dataset":
         preamble = bytes(buf[:128])
-        table, pos, err, epos, etag = _scan.scan(buf, 132, size, _scan.SYN_EXPLICIT_LE, sq_tags,
-                                                 _META_END)
+        table, pos, err, epos, etag = _scan.scan(buf, 132, _meta_end(buf, opts), _scan.SYN_EXPLICIT_LE,
+                                                 sq_tags, _META_END, stop_below=0x00020000)
         meta_src = Source(buf, table, keep)
         meta = Dataset(meta_src, 0, len(table))
         if err:
@@ -150,11 +160,9 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
     ds = FileDataset(src, 0, len(table), file_meta=meta, preamble=preamble, transfer_syntax=ts,
                      filename=name)
     ds.__dict__["has_meta"] = bool(len(meta)) or has_preamble
-    if err and err != _scan.E_MISSING_DELIM:
+    if err:
         ds.__dict__["read_error"] = (err, epos, etag)
         _raise_scan_error(err, epos, etag, 0, ds)
-    if err == _scan.E_MISSING_DELIM:
-        ds.__dict__["read_error"] = (err, epos, etag)
     return ds
 
 

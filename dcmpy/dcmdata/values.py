@@ -5,11 +5,9 @@ strings become ``str`` (a list for VM > 1); AT becomes an int tag.
 """
 from __future__ import annotations
 
+import struct
 from typing import Any, Sequence
 
-import numpy as np
-
-from . import charset
 from .vr import NUMERIC_VRS, OTHER_VRS, SINGLE_VALUED, STRING_VRS, TEXT_VRS
 
 
@@ -46,32 +44,45 @@ def decode(raw: bytes | memoryview, vr: str, little: bool = True,
     if vr in STRING_VRS:
         data = bytes(raw)
         if vr in TEXT_VRS and charsets:
-            text = charset.decode(data, charsets, vr)
+            from .charset import decode as decode_text
+            text = decode_text(data, charsets, vr)
         else:
             text = data.decode("latin-1")
         parts = _split(text, vr)
         if isinstance(parts, str):
             return _convert_one(_strip(parts, vr), vr)
         return [_convert_one(_strip(p, vr), vr) for p in parts]
-    if vr in NUMERIC_VRS:
-        dtype = np.dtype(NUMERIC_VRS[vr][0])
-        if not little:
-            dtype = dtype.newbyteorder(">")
-        n = len(raw) // dtype.itemsize
-        arr = np.frombuffer(raw, dtype=dtype, count=n)
+    if vr in NUMERIC_VRS or vr == "xs":
+        code, size = NUMERIC_VRS["US" if vr == "xs" else vr]
+        n = len(raw) // size
         if n == 1:
-            return arr[0].item()
-        return arr
+            return numbers(raw, vr, little)[0]
+        import numpy as np
+        dtype = np.dtype(code).newbyteorder("<" if little else ">")
+        return np.frombuffer(raw, dtype=dtype, count=n)
     if vr == "AT":
-        words = np.frombuffer(raw, dtype="<u2" if little else ">u2", count=len(raw) // 2)
-        tags = [(int(words[i]) << 16) | int(words[i + 1]) for i in range(0, len(words) - 1, 2)]
+        words = numbers(raw, "US", little)
+        tags = [(words[i] << 16) | words[i + 1] for i in range(0, len(words) - 1, 2)]
         return tags[0] if len(tags) == 1 else tags
     if vr in OTHER_VRS and vr not in ("OB", "UN"):
+        import numpy as np
         size = OTHER_VRS[vr]
         kind = "f" if vr in ("OF", "OD") else "u"
         dtype = np.dtype(f"{'<' if little else '>'}{kind}{size}")
         return np.frombuffer(raw, dtype=dtype, count=len(raw) // size)
     return bytes(raw)
+
+
+_STRUCT_CODES = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "UV": "Q", "SV": "q", "FL": "f",
+                 "FD": "d", "xs": "H", "OW": "H", "OL": "I", "OV": "Q", "OF": "f", "OD": "d",
+                 "up": "I", "lt": "H"}
+
+
+def numbers(raw: bytes | memoryview, vr: str, little: bool = True) -> tuple:
+    """The binary numbers of ``raw`` as a tuple of Python ints/floats (no NumPy)."""
+    code = _STRUCT_CODES[vr]
+    n = len(raw) // struct.calcsize(code)
+    return struct.unpack_from(f"{'<' if little else '>'}{n}{code}", raw)
 
 
 def _convert_one(text: str, vr: str) -> Any:
@@ -104,10 +115,15 @@ def encode(value: Any, vr: str, little: bool = True, charsets: Sequence[str] = (
         if vr in ("DS", "IS"):
             items = ["" if v is None else _format_number(v, vr) for v in items]
         text = "\\".join(str(v) for v in items)
-        data = charset.encode(text, charsets, vr) if vr in TEXT_VRS and charsets else text.encode("latin-1")
+        if vr in TEXT_VRS and charsets:
+            from .charset import encode as encode_text
+            data = encode_text(text, charsets, vr)
+        else:
+            data = text.encode("latin-1")
         if len(data) % 2:
             data += b"\0" if vr == "UI" else b" "
         return data
+    import numpy as np
     if vr in NUMERIC_VRS:
         dtype = np.dtype(NUMERIC_VRS[vr][0])
         if not little:
@@ -132,8 +148,8 @@ def encode(value: Any, vr: str, little: bool = True, charsets: Sequence[str] = (
 def value_multiplicity(raw: bytes | memoryview, vr: str) -> int:
     """VM as DCMTK counts it from the stored bytes."""
     n = len(raw)
-    if vr in NUMERIC_VRS:
-        return n // NUMERIC_VRS[vr][1]
+    if vr in NUMERIC_VRS or vr == "xs":
+        return n // NUMERIC_VRS.get(vr, ("", 2))[1]
     if vr == "AT":
         return n // 4
     if vr in STRING_VRS:

@@ -4,6 +4,10 @@ from __future__ import annotations
 # VRs whose explicit header has 2 reserved bytes and a 32-bit length (PS3.5 7.1.2)
 LONG_VRS = frozenset({"OB", "OW", "OF", "SQ", "UT", "UN", "OD", "OL", "OV", "SV", "UV", "UC", "UR"})
 
+ALL_VRS = frozenset({"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT", "OB",
+                     "OD", "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM",
+                     "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV"})
+
 # character string VRs; the value is split on backslash unless listed in SINGLE_VALUED
 STRING_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST",
                         "TM", "UC", "UI", "UR", "UT"})

@@ -13,8 +13,6 @@ import zlib
 from dataclasses import dataclass
 from typing import IO, Any, Iterable, Union
 
-import numpy as np
-
 from . import values, xfer
 from .dataset import Dataset, FileDataset
 from .dictionary import get_dictionary
@@ -113,6 +111,7 @@ class _Encoder:
         width = swap_width(vr)
         if elem.little_endian == self.little or width == 1:
             return raw
+        import numpy as np
         return np.frombuffer(raw, dtype=f"<u{width}").byteswap().tobytes()
 
     def encapsulated_pixels(self, elem: Element, vr: str) -> list:
