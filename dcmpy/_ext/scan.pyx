@@ -102,9 +102,13 @@ cdef inline array.array _zeros(Py_ssize_t n):
 
 
 def as_table(array.array flat, Py_ssize_t n):
-    """An (n, NCOLS) memoryview over the first n rows of a flat int64 array (no NumPy needed)."""
-    array.resize(flat, n * NCOLS)
-    return memoryview(flat).cast("B").cast("q", [n, NCOLS])
+    """An (n, NCOLS) memoryview over the first n rows of a flat int64 array (no NumPy needed).
+
+    A memoryview cannot have a zero dimension, so an empty table keeps one unused row; the
+    number of rows in use is returned beside it by ``scan``.
+    """
+    array.resize(flat, max(n, 1) * NCOLS)
+    return memoryview(flat).cast("B").cast("q", [max(n, 1), NCOLS])
 
 
 cdef class _Table:
@@ -149,8 +153,9 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
     ``stop_after``, > it); ``stop_below``: also stop at one whose tag is below it. ``cp246``: read explicit UN of undefined length as an implicit
     VR sequence (CP-246).
 
-    Returns ``(table, pos, error, error_pos, error_tag)``: the filled rows, the offset where the
-    scan stopped, an ``E_*`` code (0 on success) with the offset and tag it refers to.
+    Returns ``(table, count, pos, error, error_pos, error_tag)``: the rows (``count`` of them in
+    use), the offset where the scan stopped, an ``E_*`` code (0 on success) with the offset and
+    tag it refers to.
     """
     cdef const uint8_t *p = &buf[0] if buf.shape[0] else NULL
     if end > buf.shape[0]:
@@ -347,7 +352,7 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
         sp -= 1
     n = table.n
     table.rows = None
-    return as_table(table.flat, n), pos, error, err_pos, err_tag
+    return as_table(table.flat, n), n, pos, error, err_pos, err_tag
 
 
 def children(const int64_t[:, ::1] rows, Py_ssize_t first, Py_ssize_t stop):

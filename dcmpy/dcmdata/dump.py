@@ -1,7 +1,7 @@
 """The dcmdump text format, as DCMTK 3.6.7 prints it (reference section 2)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
 from .._ext.scan import UNDEFINED
@@ -91,12 +91,12 @@ def _record_type(item: Dataset) -> str:
     return value if value in _RECORD_TYPES else "PRIVATE"
 
 
-def _record_offset(item: Dataset) -> str:
+def _record_offset(item: Dataset, with_file: bool = True) -> str:
     """The '#  offset=$N  refFileID="..."' line DCMTK prints under a directory record."""
     offset = item.source.rows[item.item_row, 2] if item.source is not None else 0
     text = f"#  offset=${offset}"
     ref = item.get(0x00041500)
-    if ref is not None:
+    if ref is not None and with_file:
         text += f'  refFileID="{bytes(ref.raw).decode("latin-1").rstrip(" ")}"'
     return text
 
@@ -124,7 +124,8 @@ class Dumper:
             yield "# Dicom-File-Format"
             yield ""
             yield "# Dicom-Meta-Information-Header"
-            meta_ts = "Little Endian Explicit" if len(ds.file_meta) else "Unknown Transfer Syntax"
+            has_meta = getattr(ds, "has_meta", bool(len(ds.file_meta)))
+            meta_ts = "Little Endian Explicit" if has_meta else "Unknown Transfer Syntax"
             yield f"# Used TransferSyntax: {meta_ts}"
             yield from self.dataset_lines(ds.file_meta, 0, [])
         yield ""
@@ -176,7 +177,9 @@ class Dumper:
                 item_len = item.item_length() if item.source is not None else -1
                 item_undef = item_len == UNDEFINED
                 ikind = "undefined" if item_undef else "explicit"
-                if record:
+                if record and self.opts.tree:
+                    text = f'"Directory Record" ({_record_offset(item, with_file=False)[3:]})'
+                elif record:
                     text = f'"Directory Record" {_record_type(item)} #={len(item)}'
                 else:
                     text = f"(Item with {ikind} length #={len(item)})"
@@ -195,8 +198,12 @@ class Dumper:
             frags = elem.value
             yield from self._line(depth, here, tag, "OB", f"(PixelSequence #={len(frags)})",
                                   UNDEFINED, 1, name)
+            limit = self.opts.load_limit
             for frag in frags:
-                text = self._hex(bytes(frag), 2) if len(frag) else "(no value available)"
+                if limit is not None and len(frag) > limit:
+                    text = "(not loaded)"
+                else:
+                    text = self._hex(bytes(frag), 2) if len(frag) else "(no value available)"
                 yield from self._line(depth + 1, here, 0xFFFEE000, "pi", text, len(frag), 1, "Item")
             yield from self._line(depth, here, 0xFFFEE0DD, "na", "(SequenceDelimitationItem)", 0, 0,
                                   "SequenceDelimitationItem")
@@ -204,7 +211,7 @@ class Dumper:
         raw = elem.raw
         length = elem.stored_length if elem.is_raw else len(raw)
         vr = self._shown_vr(elem, ds)
-        if self.correct and length % 2 and vr not in ("OW", "lt"):
+        if self.correct and length % 2 and vr not in ("OW", "lt") and len(raw) == length:
             raw = bytes(raw) + b"\0"
             length += 1
         if self.opts.write_pixel is not None and tag == PIXEL_DATA:
@@ -222,7 +229,7 @@ class Dumper:
         if self.opts.tree:
             if tag in (0xFFFEE00D, 0xFFFEE0DD):
                 return
-            if vr == "SQ" or tag == 0xFFFEE000 and vr == "na" or text.startswith("(PixelSequence"):
+            if vr == "SQ" or text.startswith(("(Item", "(PixelSequence")):
                 text = ""
             width = max(TREE_WIDTH - 2 * depth, 0)
             yield "| " * depth + name.ljust(width) + " " + text
@@ -333,6 +340,9 @@ def dump_files(files: list[str], out, options: DumpOptions, read_options, print_
         opts = options
         if pixel_dir is not None:
             opts = _with_pixel_writer(options, pixel_dir, name)
+        if ds.transfer_syntax is not None and ds.transfer_syntax.deflated:
+            # a deflated stream is read whole: nothing is left unloaded
+            opts = replace(opts, load_limit=None)
         dumper = Dumper(opts)
         lines = list(dumper.file_lines(ds, dataset_only=read_options.read_mode == "dataset"))
         if print_filename == "search" and lines:
@@ -346,7 +356,6 @@ def dump_files(files: list[str], out, options: DumpOptions, read_options, print_
 def _with_pixel_writer(options: DumpOptions, folder: str, filename: str) -> DumpOptions:
     """+W: pixel data goes to ``<folder>/<file>.<n>.raw`` (little endian), the line shows the path."""
     import os
-    from dataclasses import replace
 
     counter = iter(range(1 << 30))
 

@@ -116,6 +116,10 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
     buf, keep, name = _open(source)
     sq_tags = get_dictionary().sq_tags
     size = len(buf)
+    if size == 0 or (size == 132 and bytes(buf[128:132]) == b"DICM"):
+        empty = FileDataset(file_meta=Dataset(), transfer_syntax=xfer.EXPLICIT_LE, filename=name)
+        empty.__dict__["has_meta"] = True
+        raise DicomError("End of stream", size, partial=empty)
     has_preamble = size >= 132 and bytes(buf[128:132]) == b"DICM"
     if opts.read_mode == "file-only" and not has_preamble:
         raise DicomError("no DICOM file format (missing 'DICM' prefix)", 128)
@@ -125,10 +129,10 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
     ts = None
     if has_preamble and opts.read_mode != "dataset":
         preamble = bytes(buf[:128])
-        table, pos, err, epos, etag = _scan.scan(buf, 132, _meta_end(buf, opts), _scan.SYN_EXPLICIT_LE,
-                                                 sq_tags, _META_END, stop_below=0x00020000)
-        meta_src = Source(buf, table, keep)
-        meta = Dataset(meta_src, 0, len(table))
+        table, count, pos, err, epos, etag = _scan.scan(
+            buf, 132, _meta_end(buf, opts), _scan.SYN_EXPLICIT_LE, sq_tags, _META_END,
+            stop_below=0x00020000)
+        meta = Dataset(Source(buf, table, keep), 0, count)
         if err:
             raise DicomError("invalid file meta information: " + _scan.ERROR_TEXT[err], epos, etag)
         start = pos
@@ -153,11 +157,11 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
         data_buf, data_start, data_keep = memoryview(inflated), 0, inflated
     stop = opts.stop_after if opts.stop_after is not None else (
         opts.stop_before if opts.stop_before is not None else 0xFFFFFFFF)
-    table, pos, err, epos, etag = _scan.scan(
+    table, count, pos, err, epos, etag = _scan.scan(
         data_buf, data_start, len(data_buf), ts.syntax, sq_tags, stop,
         opts.stop_after is not None, opts.cp246, opts.max_depth)
     src = Source(data_buf, table, data_keep)
-    ds = FileDataset(src, 0, len(table), file_meta=meta, preamble=preamble, transfer_syntax=ts,
+    ds = FileDataset(src, 0, count, file_meta=meta, preamble=preamble, transfer_syntax=ts,
                      filename=name)
     ds.__dict__["has_meta"] = bool(len(meta)) or has_preamble
     if err:
