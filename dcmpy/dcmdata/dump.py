@@ -294,9 +294,6 @@ class Dumper:
             name = dcmtk_name(data.decode("latin-1"))
             if name:
                 return "=" + name, vm
-        if self.opts.to_utf8 and ds.character_sets:
-            from .charset import to_utf8
-            data = to_utf8(data, ds.character_sets, vr)
         text = _quote(data, self.opts.quote)
         if self.limit is not None and len(text) + 2 > self.limit:
             return "[" + text[:self.limit - 4] + "...", vm
@@ -338,6 +335,9 @@ def dump_files(files: list[str], out, options: DumpOptions, read_options, print_
                 continue
             ds = exc.partial
         opts = options
+        if options.to_utf8:
+            from .charconv import convert_to_utf8
+            convert_to_utf8(ds)
         if pixel_dir is not None:
             opts = _with_pixel_writer(options, pixel_dir, name)
         if ds.transfer_syntax is not None and ds.transfer_syntax.deflated:
