@@ -11,7 +11,7 @@ _TS_BY_OPTION = {
 }
 
 
-def add_input_options(app: App, *, tool: str, scan_dirs: bool = True) -> None:
+def add_input_options(app: App, *, scan_dirs: bool = True, long_values: bool = True) -> None:
     """The 'input options' block of dcmdump/dcmconv: file format, syntax, files, parser."""
     app.group("input options:")
     app.subgroup("input file format:")
@@ -41,21 +41,24 @@ def add_input_options(app: App, *, tool: str, scan_dirs: bool = True) -> None:
         app.option("-r", "--no-recurse", "do not recurse within directories (default)",
                    dest="recurse", const=False)
         app.option("+r", "--recurse", "recurse within specified directories", dest="recurse")
-    app.subgroup("long tag values:")
-    app.option("+M", "--load-all", "load very long tag values (default)", dest="load_mode",
-               const="all", default="all")
-    app.option("-M", "--load-short", "do not load very long values (e.g. pixel data)",
-               dest="load_mode", const="short")
-    app.option("+R", "--max-read-length", "set threshold for long values to k kbytes",
-               value="[k]bytes: integer (4..4194302, default: 4)", type=Int(4, 4194302),
-               dest="max_read_length", default=4)
+    if long_values:
+        app.subgroup("long tag values:")
+        app.option("+M", "--load-all", "load very long tag values (default)", dest="load_mode",
+                   const="all", default="all")
+        app.option("-M", "--load-short", "do not load very long values (e.g. pixel data)",
+                   dest="load_mode", const="short")
+        app.option("+R", "--max-read-length", "set threshold for long values to k kbytes",
+                   value="[k]bytes: integer (4..4194302, default: 4)", type=Int(4, 4194302),
+                   dest="max_read_length", default=4)
     _parser_options(app)
 
 
-def _flag_pair(app: App, dest: str, on: tuple[str, str, str], off: tuple[str, str, str],
-               default_on: bool) -> None:
-    app.option(on[0], on[1], on[2], dest=dest, const=True, default=default_on)
-    app.option(off[0], off[1], off[2], dest=dest, const=False)
+def _flag_pair(app: App, dest: str, first: tuple[str, str, str], second: tuple[str, str, str],
+               first_value: bool) -> None:
+    """Two options of one subgroup setting ``dest``; the one marked '(default)' sets the default."""
+    default = first_value if "(default)" in first[2] else not first_value
+    app.option(*first, dest=dest, const=first_value, default=default)
+    app.option(*second, dest=dest, const=not first_value)
 
 
 def _parser_options(app: App) -> None:
@@ -66,49 +69,49 @@ def _parser_options(app: App) -> None:
                ("-ml", "--ignore-meta-length", "ignore file meta information group length"), True)
     sub("parsing of odd-length attributes:")
     _flag_pair(app, "odd_length_even",
-               ("+ae", "--assume-even-length", "assume real length is one byte larger"),
-               ("+ao", "--accept-odd-length", "accept odd length attributes (default)"), False)
+               ("+ao", "--accept-odd-length", "accept odd length attributes (default)"),
+               ("+ae", "--assume-even-length", "assume real length is one byte larger"), False)
     sub("handling of explicit VR:")
     _flag_pair(app, "use_explicit_vr",
                ("+ev", "--use-explicit-vr", "use explicit VR from dataset (default)"),
                ("-ev", "--ignore-explicit-vr", "ignore explicit VR (prefer data dictionary)"), True)
     sub("handling of non-standard VR:")
     _flag_pair(app, "nonstandard_vr_implicit",
-               ("-vr", "--assume-implicit", "try to read with implicit VR little endian TS"),
-               ("+vr", "--treat-as-unknown", "treat non-standard VR as unknown (default)"), False)
+               ("+vr", "--treat-as-unknown", "treat non-standard VR as unknown (default)"),
+               ("-vr", "--assume-implicit", "try to read with implicit VR little endian TS"), False)
     sub("handling of undefined length UN elements:")
     _flag_pair(app, "cp246",
                ("+ui", "--enable-cp246", "read undefined len UN as implicit VR (default)"),
                ("-ui", "--disable-cp246", "read undefined len UN as explicit VR"), True)
     sub("handling of defined length UN elements:")
     _flag_pair(app, "convert_un",
-               ("+uc", "--convert-un", "convert to real VR if known"),
-               ("-uc", "--retain-un", "retain elements as UN (default)"), False)
+               ("-uc", "--retain-un", "retain elements as UN (default)"),
+               ("+uc", "--convert-un", "convert to real VR if known"), False)
     sub("handling of private max-length elements (implicit VR):")
     _flag_pair(app, "maxlength_seq",
-               ("+sq", "--maxlength-seq", "read as sequence with undefined length"),
-               ("-sq", "--maxlength-dict", "read as defined in dictionary (default)"), False)
+               ("-sq", "--maxlength-dict", "read as defined in dictionary (default)"),
+               ("+sq", "--maxlength-seq", "read as sequence with undefined length"), False)
     sub("handling of wrong delimitation items:")
     _flag_pair(app, "replace_delim",
-               ("+rd", "--replace-wrong-delim", "replace wrong sequence/item delimitation items"),
-               ("-rd", "--use-delim-items", "use delimitation items from dataset (default)"), False)
+               ("-rd", "--use-delim-items", "use delimitation items from dataset (default)"),
+               ("+rd", "--replace-wrong-delim", "replace wrong sequence/item delimitation items"), False)
     sub("handling of illegal undefined length OB/OW elements:")
     _flag_pair(app, "illegal_obow_conv",
-               ("+oi", "--illegal-obow-conv", "convert undefined length OB/OW element to SQ"),
-               ("-oi", "--illegal-obow-rej", "reject dataset with illegal element (default)"), False)
+               ("-oi", "--illegal-obow-rej", "reject dataset with illegal element (default)"),
+               ("+oi", "--illegal-obow-conv", "convert undefined length OB/OW element to SQ"), False)
     sub("handling of VOI LUT Sequence with OW VR and explicit length:")
     _flag_pair(app, "illegal_voi_conv",
-               ("+vi", "--illegal-voi-conv", "convert illegal VOI LUT to SQ"),
-               ("-vi", "--illegal-voi-rej", "reject dataset with illegal VOI LUT (default)"), False)
+               ("-vi", "--illegal-voi-rej", "reject dataset with illegal VOI LUT (default)"),
+               ("+vi", "--illegal-voi-conv", "convert illegal VOI LUT to SQ"), False)
     sub("handling of explicit length pixel data for encaps. transfer syntaxes:")
     _flag_pair(app, "use_expl_pixdata",
-               ("+pe", "--use-expl-pixdata", "use explicit length pixel data"),
-               ("-pe", "--abort-expl-pixdata", "abort on explicit length pixel data (default)"), False)
+               ("-pe", "--abort-expl-pixdata", "abort on explicit length pixel data (default)"),
+               ("+pe", "--use-expl-pixdata", "use explicit length pixel data"), False)
     sub("general handling of parser errors: ")
     _flag_pair(app, "ignore_parse_errors",
                ("+Ep", "--ignore-parse-errors", "try to recover from parse errors"),
                ("-Ep", "--handle-parse-errors", "handle parse errors and stop parsing (default)"),
-               False)
+               True)
     sub("other parsing options:")
     app.option("+st", "--stop-after-elem", "stop parsing after element specified by t",
                value='[t]ag: "gggg,eeee" or dictionary name', dest="stop_after")

@@ -13,7 +13,7 @@ TOOL = "dcmdump"
 def build_app() -> App:
     app = App(TOOL, "Dump DICOM file and data set", columns=(3, 21))
     app.param("dcmfile-in", "DICOM input file or directory to be dumped", multiple=True)
-    add_input_options(app, tool=TOOL)
+    add_input_options(app)
     app.group("processing options:")
     app.subgroup("specific character set:")
     app.option("+U8", "--convert-to-utf8", "convert all element values that are affected\n"

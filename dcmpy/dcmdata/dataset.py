@@ -13,6 +13,8 @@ from .vr import ALL_VRS, name as vr_name
 # how DCMTK resolves the dictionary's internal VRs when the stream is implicit
 _IMPLICIT_VR = {"px": "OW", "lt": "OW", "up": "UL", "na": "UN"}
 _PIXEL_REPRESENTATION = 0x00280103
+# groups that may not appear in a stored data set: command, meta (outside the meta header), reserved
+_INVALID_GROUPS = frozenset({0x0000, 0x0001, 0x0002, 0x0003, 0x0005, 0x0007, 0xFFFF})
 # 'xs' attributes whose VR follows Pixel Representation; other 'xs' (LUT descriptors) stay as read
 _SIGNED_LIKE_PIXELS = frozenset({0x00280104, 0x00280105, 0x00280106, 0x00280107, 0x00280108,
                                  0x00280109, 0x00280110, 0x00280111, 0x00280120, 0x00280121})
@@ -176,6 +178,11 @@ class Dataset:
         return self.tags() == other.tags() and all(a == b for a, b in zip(self, other))
 
     __hash__ = None  # type: ignore[assignment]
+
+    def remove_invalid_groups(self) -> None:
+        """Drop elements whose group may not appear in a data set (dcmconv -ig)."""
+        for tag in [t for t in self._elems if (t >> 16) in _INVALID_GROUPS]:
+            del self._elems[tag]
 
     # -- keywords -----------------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:

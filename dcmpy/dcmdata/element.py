@@ -157,3 +157,47 @@ def fragment_rows(rows, first: int, stop: int) -> list[int]:
             out.append(i)
         i = rows[i, 5]
     return out
+
+
+class EncodedElement(Element):
+    """A new element whose value is given as encoded bytes, kept exactly as given.
+
+    ``raw`` returns those bytes unchanged (no re-encoding, no padding: the caller pads if it
+    wants to); ``value`` decodes them with ``charsets`` (not the parent's, which may describe
+    the bytes before a conversion). Used by the character set conversion (``+U8``), whose
+    results must keep bytes that a decode/encode round trip would lose (embedded NULs, padding).
+    Setting ``value`` turns it into an ordinary new element.
+    """
+
+    __slots__ = ("_encoded", "_encoded_charsets")
+
+    def __init__(self, tag: int, vr: str, data: bytes, charsets: list[str] | tuple = (),
+                 parent: Dataset | None = None) -> None:
+        super().__init__(tag, vr, None, parent=parent)
+        self._value = _UNSET
+        self._encoded: bytes | None = bytes(data)
+        self._encoded_charsets = list(charsets)
+
+    @property
+    def raw(self) -> memoryview | bytes:
+        if self._encoded is not None:
+            return self._encoded
+        return Element.raw.fget(self)
+
+    @property
+    def value(self) -> Any:
+        if self._value is _UNSET:
+            charsets = self._encoded_charsets if self.vr in TEXT_VRS else ()
+            self._value = values.decode(self._encoded, self.vr, True, charsets)
+        return self._value
+
+    @value.setter
+    def value(self, new: Any) -> None:
+        self._encoded = None
+        Element.value.fset(self, new)
+
+    @property
+    def vm(self) -> int:
+        if self._encoded is not None:
+            return values.value_multiplicity(self._encoded, self.vr)
+        return Element.vm.fget(self)

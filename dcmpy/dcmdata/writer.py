@@ -23,6 +23,8 @@ from .vr import LONG_VRS, pad_byte, swap_width
 
 Target = Union[str, os.PathLike, IO[bytes], None]
 _UNDEF = 0xFFFFFFFF
+_PADDING = 0xFFFCFFFC
+_NEW_VRS = frozenset({"UN", "UT", "UC", "UR", "OD", "OL", "OV", "SV", "UV"})
 
 
 class DicomWriteError(Exception):
@@ -38,6 +40,8 @@ class WriteOptions:
     explicit_lengths: bool = True        # +e / -e (sequences and items)
     compression_level: int = 6           # +cl for deflated output
     new_meta: bool = False               # +Fm: write a new meta header, dropping optional 0002 elements
+    new_vrs: bool = True                 # +u / -u: without, post-1993 VRs are written as OB
+    padding: Any = "retain"              # -p= 'retain', -p 'off', +p (file_multiple, item_multiple)
 
 
 class _Encoder:
@@ -51,30 +55,37 @@ class _Encoder:
         self.end = "<" if self.little else ">"
         self.dictionary = get_dictionary()
 
-    def dataset(self, ds: Dataset, top: bool = False) -> list:
-        chunks: list = []
+    def dataset(self, ds: Dataset, pad: tuple[int, int] | None = None) -> list:
+        """Chunks of one data set; ``pad`` = (multiple, bytes before it) adds trailing padding.
+
+        Group lengths: 'add' writes them for every group, 'recalc' for the groups that had one
+        (and, as DCMTK does, for new top-level padding when the last group had one), 'remove'
+        for none.
+        """
         groups: dict[int, list] = {}
-        order: list[int] = []
         had_length: set[int] = set()
         for elem in ds:
             group = elem.tag >> 16
+            if elem.tag == _PADDING and self.opts.padding != "retain":
+                continue
             if (elem.tag & 0xFFFF) == 0 and group != 0x0002:
                 had_length.add(group)
                 continue
-            if group not in groups:
-                groups[group] = []
-                order.append(group)
-            groups[group].extend(self.element(elem))
-        for group in order:
-            body = groups[group]
-            want = self.opts.group_lengths == "add" or (
-                self.opts.group_lengths == "recalc" and group in had_length)
-            if want and group != 0x0002:
-                size = sum(len(c) for c in body)
-                chunks.extend(self._header((group << 16), "UL", 4))
-                chunks.append(struct.pack(self.end + "I", size))
+            groups.setdefault(group, []).extend(self.element(elem))
+        mode = self.opts.group_lengths
+        chunks: list = []
+        for group, body in groups.items():
+            if group != 0x0002 and (mode == "add" or mode == "recalc" and group in had_length):
+                chunks.extend(self._group_length(group, sum(len(c) for c in body)))
             chunks.extend(body)
+        if pad is not None and pad[0]:
+            last_had = bool(groups) and list(groups)[-1] in had_length and pad[1] > 0
+            lengths = mode == "add" or mode == "recalc" and last_had
+            chunks.extend(self.padding(pad[1] + sum(len(c) for c in chunks), pad[0], lengths))
         return chunks
+
+    def _group_length(self, group: int, size: int) -> list:
+        return self._header(group << 16, "UL", 4) + [struct.pack(self.end + "I", size)]
 
     def _header(self, tag: int, vr: str, length: int) -> list[bytes]:
         e = self.end
@@ -87,8 +98,10 @@ class _Encoder:
 
     def _vr(self, elem: Element) -> str:
         vr = elem.vr
-        if vr in ("xs", "ox", "lt", "up", "na", "px"):
+        if vr in ("xs", "ox", "lt", "up", "na", "px", "??"):
             vr = {"xs": "US", "ox": "OW", "lt": "OW", "up": "UL", "px": "OW"}.get(vr, "UN")
+        if not self.opts.new_vrs and vr in _NEW_VRS:
+            vr = "OB"
         return vr
 
     def element(self, elem: Element) -> list:
@@ -99,7 +112,8 @@ class _Encoder:
             return self.encapsulated_pixels(elem, vr)
         data = self.value_bytes(elem, vr)
         if len(data) % 2:
-            data = bytes(data) + pad_byte(vr)
+            # an odd value read from a file gets a NUL, as DCMTK's data correction gives it
+            data = bytes(data) + (b"\0" if elem.is_raw else pad_byte(vr))
         if self.explicit and vr not in LONG_VRS and len(data) > 0xFFFF:
             vr = "UN"   # too long for a 16-bit length: DCMTK writes UN as well
         return self._header(elem.tag, vr, len(data)) + [data]
@@ -112,7 +126,9 @@ class _Encoder:
         if elem.little_endian == self.little or width == 1:
             return raw
         import numpy as np
-        return np.frombuffer(raw, dtype=f"<u{width}").byteswap().tobytes()
+        whole = len(raw) - len(raw) % width        # a broken odd tail is copied as it is
+        return (np.frombuffer(raw, dtype=f"<u{width}", count=whole // width).byteswap().tobytes()
+                + bytes(raw[whole:]))
 
     def encapsulated_pixels(self, elem: Element, vr: str) -> list:
         if not self.encapsulated and elem.tag == PIXEL_DATA:
@@ -128,8 +144,9 @@ class _Encoder:
 
     def sequence(self, elem: Element) -> list:
         body: list = []
+        item_pad = self.opts.padding[1] if isinstance(self.opts.padding, tuple) else 0
         for item in elem.value or []:
-            content = self.dataset(item)
+            content = self.dataset(item, (item_pad, 0) if item_pad else None)
             if self.opts.explicit_lengths:
                 body.extend(self._header(ITEM, "", sum(len(c) for c in content)))
                 body.extend(content)
@@ -141,6 +158,22 @@ class _Encoder:
             return self._header(elem.tag, "SQ", sum(len(c) for c in body)) + body
         return (self._header(elem.tag, "SQ", _UNDEF) + body
                 + self._header(SEQUENCE_DELIMITATION, "", 0))
+
+
+    def padding(self, size: int, multiple: int, group_length: bool) -> list:
+        """Data Set Trailing Padding that brings ``size`` to a multiple of ``multiple``."""
+        if size % multiple == 0:
+            return []
+        head = len(self._header(_PADDING, "OB", 0)[0])
+        if group_length:
+            head += len(self._group_length(0xFFFC, 0)[0]) + 4
+        pad = (-(size + head)) % multiple
+        while pad % 2:
+            pad += multiple
+        element = self._header(_PADDING, "OB", pad) + [bytes(pad)]
+        if group_length:
+            return self._group_length(0xFFFC, sum(len(c) for c in element)) + element
+        return element
 
 
 def meta_header(ds: FileDataset, ts_uid: str, new_meta: bool = False) -> Dataset:
@@ -178,20 +211,32 @@ def encode_file(ds: Dataset, options: WriteOptions | None = None) -> list:
     syntax = xfer.lookup(ts_uid)
     if syntax is None:
         raise DicomWriteError(f"unknown transfer syntax {ts_uid}")
-    body = _Encoder(syntax, opts).dataset(ds, top=True)
+    pad = None
+    if isinstance(opts.padding, tuple) and opts.padding[0]:
+        pad = (opts.padding[0], 132 + _meta_size(ds, syntax.uid, opts) if opts.write_meta else 0)
+    body = _Encoder(syntax, opts).dataset(ds, pad)
     if syntax.deflated:
         comp = zlib.compressobj(opts.compression_level, zlib.DEFLATED, -zlib.MAX_WBITS)
         data = b"".join(comp.compress(bytes(c)) for c in body) + comp.flush()
         body = [data + (b"\0" if len(data) % 2 else b"")]
     if not opts.write_meta:
         return body
-    meta = meta_header(ds, syntax.uid, opts.new_meta)
+    return _meta_chunks(ds, syntax.uid, opts) + body
+
+
+def _meta_chunks(ds: Dataset, ts_uid: str, opts: WriteOptions) -> list:
+    """Preamble, 'DICM' and the meta header with its group length."""
+    meta = meta_header(ds, ts_uid, opts.new_meta)
     meta_enc = _Encoder(xfer.EXPLICIT_LE, WriteOptions(group_lengths="remove"))
     meta_chunks = meta_enc.dataset(meta)
     size = sum(len(c) for c in meta_chunks)
     preamble = getattr(ds, "preamble", None) or bytes(128)
     head = [preamble, b"DICM"] + meta_enc._header(0x00020000, "UL", 4) + [struct.pack("<I", size)]
-    return head + meta_chunks + body
+    return head + meta_chunks
+
+
+def _meta_size(ds: Dataset, ts_uid: str, opts: WriteOptions) -> int:
+    return sum(len(c) for c in _meta_chunks(ds, ts_uid, opts)) - 132
 
 
 def dcmwrite(target: Target, ds: Dataset, options: WriteOptions | None = None) -> bytes | None:

@@ -1,0 +1,143 @@
+"""dcmconv: convert the encoding of a DICOM file (transfer syntax, lengths, padding, charset)."""
+from __future__ import annotations
+
+from dcmpy.apps._cmdline import App, Int, log, run
+from dcmpy.apps._files import add_input_options, read_options_from
+
+TOOL = "dcmconv"
+_WRITE_TS = {
+    "little": "1.2.840.10008.1.2.1", "big": "1.2.840.10008.1.2.2",
+    "implicit": "1.2.840.10008.1.2", "deflated": "1.2.840.10008.1.2.1.99",
+}
+
+
+def build_app() -> App:
+    app = App(TOOL, "Convert DICOM file encoding", columns=(3, 21))
+    app.param("dcmfile-in", "DICOM input filename to be converted")
+    app.param("dcmfile-out", "DICOM output filename")
+    add_input_options(app, scan_dirs=False, long_values=False)
+    app.group("processing options:")
+    app.subgroup("specific character set:")
+    app.option("+U8", "--convert-to-utf8", "convert all element values that are affected\n"
+               "by Specific Character Set (0008,0005) to UTF-8", dest="charset", const="ISO_IR 192")
+    app.option("+L1", "--convert-to-latin1", "convert affected element values to ISO 8859-1",
+               dest="charset", const="ISO_IR 100")
+    app.option("+A7", "--convert-to-ascii", "convert affected element values to 7-bit ASCII",
+               dest="charset", const="")
+    app.option("+C", "--convert-to-charset", "convert affected element values to the character\n"
+               "set specified by the DICOM defined term c", value="[c]harset: string",
+               dest="charset")
+    app.option("-Ct", "--transliterate", "try to approximate characters that cannot be\n"
+               "represented through similar looking characters", dest="transliterate")
+    app.option("-Cd", "--discard-illegal", "discard characters that cannot be represented\n"
+               "in destination character set", dest="discard_illegal")
+    app.subgroup("other processing options:")
+    app.option("-ig", "--no-invalid-groups", "remove elements with invalid group number",
+               dest="no_invalid_groups")
+    app.group("output options:")
+    app.subgroup("output file format:")
+    app.option("+Fm", "--write-new-meta-info", "write file format\nwith new meta information (default)",
+               dest="write_mode", const="new-meta", default="new-meta")
+    app.option("+F", "--write-file", "write file format", dest="write_mode", const="file")
+    app.option("-F", "--write-dataset", "write data set without file meta information",
+               dest="write_mode", const="dataset")
+    app.subgroup("output transfer syntax:")
+    app.option("+t=", "--write-xfer-same", "write with same TS as input (default)",
+               dest="write_xfer", const=None)
+    app.option("+te", "--write-xfer-little", "write with explicit VR little endian TS",
+               dest="write_xfer", const="little")
+    app.option("+tb", "--write-xfer-big", "write with explicit VR big endian TS",
+               dest="write_xfer", const="big")
+    app.option("+ti", "--write-xfer-implicit", "write with implicit VR little endian TS",
+               dest="write_xfer", const="implicit")
+    app.option("+td", "--write-xfer-deflated", "write with deflated explicit VR little endian TS",
+               dest="write_xfer", const="deflated")
+    app.option("+tg", "--write-xfer-ge", "write private GE LEI with big endian pixel TS\n"
+               "(non-standard)", dest="write_xfer", const="ge")
+    app.subgroup("post-1993 value representations:")
+    app.option("+u", "--enable-new-vr", "enable support for new VRs (UN/UT) (default)",
+               dest="new_vrs", default=True)
+    app.option("-u", "--disable-new-vr", "disable support for new VRs, convert to OB",
+               dest="new_vrs", const=False)
+    app.subgroup("group length encoding:")
+    app.option("+g=", "--group-length-recalc", "recalculate group lengths if present (default)",
+               dest="group_lengths", const="recalc", default="recalc")
+    app.option("+g", "--group-length-create", "always write with group length elements",
+               dest="group_lengths", const="add")
+    app.option("-g", "--group-length-remove", "always write without group length elements",
+               dest="group_lengths", const="remove")
+    app.subgroup("length encoding in sequences and items:")
+    app.option("+e", "--length-explicit", "write with explicit lengths (default)",
+               dest="explicit_lengths", default=True)
+    app.option("-e", "--length-undefined", "write with undefined lengths",
+               dest="explicit_lengths", const=False)
+    app.option("+eo", "--write-oversized", "write oversized explicit length sequences\n"
+               "and items with undefined length (default)", dest="oversized", default=True)
+    app.option("-eo", "--abort-oversized", "abort on oversized explicit sequences/items",
+               dest="oversized", const=False)
+    app.subgroup("data set trailing padding (not with --write-dataset):")
+    app.option("-p=", "--padding-retain", "do not change padding\n(default if not --write-dataset)",
+               dest="padding", const="retain", default="retain")
+    app.option("-p", "--padding-off", "no padding (implicit if --write-dataset)",
+               dest="padding", const="off")
+    app.option("+p", "--padding-create", "align file on multiple of f bytes\n"
+               "and items on multiple of i bytes", value="[f]ile-pad [i]tem-pad: integer",
+               nargs=2, type=(Int(0), Int(0)), dest="padding")
+    app.subgroup("deflate compression level (only with --write-xfer-deflated):")
+    app.option("+cl", "--compression-level", "0=uncompressed, 1=fastest, 9=best compression",
+               value="[l]evel: integer (default: 6)", type=Int(0, 9), dest="compression_level",
+               default=6)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = build_app().parse(argv)
+    from dcmpy.dcmdata.reader import DicomError, dcmread
+    from dcmpy.dcmdata.writer import DicomWriteError, WriteOptions, dcmwrite
+
+    if opts.write_xfer == "ge":
+        log.fatal("the private GE transfer syntax (+tg) is not supported")
+        return 1
+    if opts.charset is not None and opts.charset != "ISO_IR 192":
+        log.fatal("character set conversion to '%s' is not supported yet (only +U8)", opts.charset)
+        return 1
+    try:
+        ds = dcmread(opts.dcmfile_in, read_options_from(opts))
+    except OSError as exc:
+        log.fatal("%s: reading file: %s", exc.strerror or exc, opts.dcmfile_in)
+        return 1
+    except DicomError as exc:
+        log.fatal("%s: reading file: %s", exc, opts.dcmfile_in)
+        return 1
+    if opts.charset == "ISO_IR 192":
+        from dcmpy.dcmdata.charconv import convert_to_utf8
+        convert_to_utf8(ds)
+    if opts.no_invalid_groups:
+        ds.remove_invalid_groups()
+    write = WriteOptions(
+        transfer_syntax=_WRITE_TS.get(opts.write_xfer),
+        write_meta=opts.write_mode != "dataset",
+        new_meta=opts.write_mode == "new-meta",
+        group_lengths=opts.group_lengths,
+        explicit_lengths=opts.explicit_lengths,
+        compression_level=opts.compression_level,
+        new_vrs=opts.new_vrs,
+        padding="off" if opts.write_mode == "dataset" else opts.padding,
+    )
+    try:
+        dcmwrite(opts.dcmfile_out, ds, write)
+    except DicomWriteError as exc:
+        log.fatal("%s: writing file: %s", exc, opts.dcmfile_out)
+        return 1
+    except OSError as exc:
+        log.fatal("%s: writing file: %s", exc.strerror or exc, opts.dcmfile_out)
+        return 1
+    return 0
+
+
+def entry() -> None:
+    run(main, name=TOOL)
+
+
+if __name__ == "__main__":
+    entry()
