@@ -356,12 +356,26 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
 
 
 def children(const int64_t[:, ::1] rows, Py_ssize_t first, Py_ssize_t stop):
-    """Rows of the siblings starting at ``first`` up to row ``stop``: (tags, row indices) lists."""
+    """The siblings from row ``first`` up to row ``stop``: a {tag: row} dict, and whether the
+    tags come in ascending order."""
     cdef Py_ssize_t i = first
-    tags = []
-    idx = []
+    cdef int64_t last = -1
+    cdef bint ascending = True
+    out = {}
     while i < stop:
-        tags.append(rows[i, 0])
-        idx.append(i)
+        if rows[i, 0] <= last:
+            ascending = False
+        last = rows[i, 0]
+        out[last] = i
         i = rows[i, 5]
-    return tags, idx
+    return out, ascending
+
+
+def find_row(const int64_t[:, ::1] rows, Py_ssize_t first, Py_ssize_t stop, int64_t tag):
+    """Row of ``tag`` among the siblings from ``first`` to ``stop``, or -1."""
+    cdef Py_ssize_t i = first
+    while i < stop:
+        if rows[i, 0] == tag:
+            return i
+        i = rows[i, 5]
+    return -1

@@ -4,17 +4,18 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from .._ext.scan import (C_END, C_LEN, C_NEXT, C_TAG, C_VAL, C_VR, K_ITEM, K_PIXITEM, K_SEQUENCE,
-                         UNDEFINED, children)
+                         UNDEFINED, children, find_row)
 from .dictionary import get_dictionary
 from .element import Element, Fragments
 from .tag import SPECIFIC_CHARACTER_SET, is_private, private_creator_tag
-from .vr import ALL_VRS, name as vr_name
+from .vr import ALL_VRS, code as vr_code
 
 # how DCMTK resolves the dictionary's internal VRs when the stream is implicit
 _IMPLICIT_VR = {"px": "OW", "lt": "OW", "up": "UL", "na": "UN"}
 _PIXEL_REPRESENTATION = 0x00280103
 # groups that may not appear in a stored data set: command, meta (outside the meta header), reserved
 _INVALID_GROUPS = frozenset({0x0000, 0x0001, 0x0002, 0x0003, 0x0005, 0x0007, 0xFFFF})
+_VR_BY_CODE = {vr_code(vr): vr for vr in ALL_VRS}
 # 'xs' attributes whose VR follows Pixel Representation; other 'xs' (LUT descriptors) stay as read
 _SIGNED_LIKE_PIXELS = frozenset({0x00280104, 0x00280105, 0x00280106, 0x00280107, 0x00280108,
                                  0x00280109, 0x00280110, 0x00280111, 0x00280120, 0x00280121})
@@ -35,13 +36,13 @@ class Source:
         return self.buf[start:start + int(self.rows[row, C_LEN])]
 
     def vr_of(self, row: int, creator: str | None) -> str:
-        if self.rows[row, 7] == K_SEQUENCE:
+        rows = self.rows
+        if rows[row, 7] == K_SEQUENCE:
             return "SQ"
-        code = int(self.rows[row, C_VR])
+        code = rows[row, C_VR]
         if code:
-            name = vr_name(code)
-            return name if name in ALL_VRS else "??"
-        tag = int(self.rows[row, C_TAG])
+            return _VR_BY_CODE.get(code, "??")
+        tag = rows[row, C_TAG]
         entry = get_dictionary().find(tag, creator)
         if entry is None:
             return "SQ" if self.rows[row, C_LEN] == UNDEFINED else "UN"
@@ -82,13 +83,31 @@ class Dataset:
         d["_src"] = source
         d["parent"] = parent
         d["item_row"] = item_row
-        if source is not None:
-            tags, rows = children(source.rows, first, stop)
-            d["_elems"] = dict(zip(tags, rows))
-            d["_sorted"] = all(a < b for a, b in zip(tags, tags[1:]))
-        else:
-            d["_elems"] = {}
-            d["_sorted"] = True
+        # _elems maps tags to Elements or to source rows; until the rows are indexed (_rows set),
+        # it holds only what was looked up, and lookups scan the rows in C
+        d["_elems"] = {}
+        d["_sorted"] = True
+        d["_rows"] = (first, stop) if source is not None else None
+
+    @property
+    def _all(self) -> dict:
+        """Every element's entry, indexing the source rows on first use."""
+        rows = self._rows
+        if rows is not None:
+            index, ascending = children(self._src.rows, *rows)
+            index.update(self._elems)
+            d = self.__dict__
+            d["_elems"], d["_sorted"], d["_rows"] = index, ascending, None
+        return self._elems
+
+    def _entry(self, tag: int) -> Any:
+        """The Element or source row of ``tag``, or None."""
+        entry = self._elems.get(tag)
+        if entry is None and self._rows is not None:
+            row = find_row(self._src.rows, self._rows[0], self._rows[1], tag)
+            if row >= 0:
+                entry = self._elems[tag] = row
+        return entry
 
     # -- element access ---------------------------------------------------------------------
     def _materialize(self, tag: int, entry: Any) -> Element:
@@ -106,7 +125,7 @@ class Dataset:
         return elem
 
     def _us_value(self, tag: int) -> int | None:
-        entry = self._elems.get(tag)
+        entry = self._entry(tag)
         if entry is None:
             return None
         value = self._materialize(tag, entry).value
@@ -123,9 +142,10 @@ class Dataset:
 
     def _creator(self, tag: int) -> str | None:
         ctag = private_creator_tag(tag)
-        if ctag == tag or ctag not in self._elems or (tag & 0xFFFF) < 0x1000:
+        entry = self._entry(ctag) if ctag != tag and (tag & 0xFFFF) >= 0x1000 else None
+        if entry is None:
             return None
-        value = self._materialize(ctag, self._elems[ctag]).value
+        value = self._materialize(ctag, entry).value
         return value if isinstance(value, str) else None
 
     def private_creator(self, tag: int) -> str | None:
@@ -133,34 +153,39 @@ class Dataset:
         return self._creator(tag) if is_private(tag) else None
 
     def __getitem__(self, tag: int) -> Element:
-        return self._materialize(tag, self._elems[tag])
+        entry = self._entry(tag)
+        if entry is None:
+            raise KeyError(tag)
+        return self._materialize(tag, entry)
 
     def get(self, tag: int, default: Any = None) -> Element | Any:
-        entry = self._elems.get(tag)
+        entry = self._entry(tag)
         return default if entry is None else self._materialize(tag, entry)
 
     def __contains__(self, tag: object) -> bool:
         if isinstance(tag, str):
             tag = get_dictionary().tag_for_name(tag)
-        return tag in self._elems
+        return self._entry(tag) is not None
 
     def __setitem__(self, tag: int, elem: Element) -> None:
+        elems = self._all
         elem.parent = self
-        if tag not in self._elems and self._elems and tag < max(self._elems):
+        if tag not in elems and elems and tag < max(elems):
             self.__dict__["_sorted"] = False
-        self._elems[tag] = elem
+        elems[tag] = elem
 
     def __delitem__(self, tag: int) -> None:
-        del self._elems[tag]
+        del self._all[tag]
 
     def __len__(self) -> int:
-        return len(self._elems)
+        return len(self._all)
 
     def tags(self) -> list[int]:
+        elems = self._all
         if not self._sorted:
-            self.__dict__["_elems"] = dict(sorted(self._elems.items()))
+            self.__dict__["_elems"] = elems = dict(sorted(elems.items()))
             self.__dict__["_sorted"] = True
-        return list(self._elems)
+        return list(elems)
 
     def __iter__(self) -> Iterator[Element]:
         for tag in self.tags():
@@ -181,7 +206,7 @@ class Dataset:
 
     def remove_invalid_groups(self) -> None:
         """Drop elements whose group may not appear in a data set (dcmconv -ig)."""
-        for tag in [t for t in self._elems if (t >> 16) in _INVALID_GROUPS]:
+        for tag in [t for t in self._all if (t >> 16) in _INVALID_GROUPS]:
             del self._elems[tag]
 
     # -- keywords -----------------------------------------------------------------------------
@@ -189,7 +214,7 @@ class Dataset:
         if name[:1].isupper():
             tag = get_dictionary().tag_for_name(name)
             if tag is not None:
-                entry = self._elems.get(tag)
+                entry = self._entry(tag)
                 if entry is None:
                     raise AttributeError(f"data set has no element {name}")
                 return self._materialize(tag, entry).value
@@ -200,7 +225,7 @@ class Dataset:
         if tag is None:
             self.__dict__[name] = value
             return
-        if tag in self._elems:
+        if self._entry(tag) is not None:
             self[tag].value = value
         else:
             vr = get_dictionary().find(tag).vr
@@ -208,15 +233,15 @@ class Dataset:
 
     def __delattr__(self, name: str) -> None:
         tag = get_dictionary().tag_for_name(name)
-        if tag is None or tag not in self._elems:
+        if tag is None or self._entry(tag) is None:
             raise AttributeError(name)
-        del self._elems[tag]
+        del self._all[tag]
 
     # -- context ------------------------------------------------------------------------------
     @property
     def character_sets(self) -> list[str]:
         """The Specific Character Set in force here (inherited from enclosing data sets)."""
-        entry = self._elems.get(SPECIFIC_CHARACTER_SET)
+        entry = self._entry(SPECIFIC_CHARACTER_SET)
         if entry is not None:
             value = self._materialize(SPECIFIC_CHARACTER_SET, entry).value
             if isinstance(value, str):

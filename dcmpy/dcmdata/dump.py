@@ -336,8 +336,15 @@ def dump_files(files: list[str], out, options: DumpOptions, read_options, print_
             ds = exc.partial
         opts = options
         if options.to_utf8:
-            from .charconv import convert_to_utf8
-            convert_to_utf8(ds)
+            from .charconv import CharsetConversionError, convert_to_utf8
+            try:
+                convert_to_utf8(ds)
+            except CharsetConversionError as exc:
+                if exc.warning:
+                    log.warn("%s", exc.warning)
+                log.fatal("%s: converting file to UTF-8: %s", exc, name)
+                status = 1
+                continue
         if pixel_dir is not None:
             opts = _with_pixel_writer(options, pixel_dir, name)
         if ds.transfer_syntax is not None and ds.transfer_syntax.deflated:

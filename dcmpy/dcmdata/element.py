@@ -91,13 +91,17 @@ class Element:
         return self.parent.character_sets if self.parent is not None else []
 
     def _decode(self) -> Any:
-        src = self._src
-        if self.vr == "SQ":
-            return src.sequence(self._row, self.parent)
-        if src.rows[self._row, C_LEN] == UNDEFINED:
-            return src.fragments(self._row)
-        charsets = self._charsets() if self.vr in TEXT_VRS else ()
-        return values.decode(src.value_bytes(self._row), self.vr, self.little_endian, charsets)
+        src, row, vr = self._src, self._row, self.vr
+        if vr == "SQ":
+            return src.sequence(row, self.parent)
+        rows = src.rows
+        length = rows[row, C_LEN]
+        if length == UNDEFINED:
+            return src.fragments(row)
+        start = rows[row, C_VAL]
+        charsets = self._charsets() if vr in TEXT_VRS else ()
+        return values.decode(src.buf[start:start + length], vr, rows[row, C_SYN] != SYN_EXPLICIT_BE,
+                             charsets)
 
     @property
     def vm(self) -> int:
@@ -177,6 +181,11 @@ class EncodedElement(Element):
         self._value = _UNSET
         self._encoded: bytes | None = bytes(data)
         self._encoded_charsets = list(charsets)
+
+    @property
+    def is_encoded(self) -> bool:
+        """True while the element still holds the bytes it was given."""
+        return self._encoded is not None
 
     @property
     def raw(self) -> memoryview | bytes:

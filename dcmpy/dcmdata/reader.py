@@ -1,6 +1,7 @@
 """Reading Part 10 files and bare data sets (PS3.10 7, PS3.5 7 and 10)."""
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import zlib
@@ -61,11 +62,16 @@ def _open(source: PathOrBuffer) -> tuple[memoryview, object, str | None]:
         return source.cast("B"), source, None
     if isinstance(source, (str, os.PathLike)):
         name = os.fspath(source)
-        with open(name, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size == 0:
-                return memoryview(b""), None, name
-            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            mm = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+        except ValueError:          # an empty file cannot be mapped
+            return memoryview(b""), None, name
+        except OSError as exc:      # e.g. a directory: report it as reading does
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), name) \
+                if os.path.isdir(name) else exc
+        finally:
+            os.close(fd)
         return memoryview(mm), mm, name
     try:
         mm = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ)
@@ -85,6 +91,15 @@ def _meta_end(buf: memoryview, opts: ReadOptions) -> int:
     return size
 
 
+def _meta_transfer_syntax(buf: memoryview, table, count: int) -> str:
+    """The Transfer Syntax UID straight from the meta header's table (no element objects)."""
+    for row in range(count):
+        if table[row, 0] == TRANSFER_SYNTAX_UID and table[row, 6] == 0:
+            start = table[row, 3]
+            return bytes(buf[start:start + table[row, 4]]).decode("latin-1").strip("\0 ")
+    return ""
+
+
 def _guess_syntax(buf: memoryview, start: int) -> xfer.TransferSyntax:
     """Guess the encoding of a bare data set from its first element, as DCMTK does."""
     if len(buf) - start < 8:
@@ -98,76 +113,81 @@ def _guess_syntax(buf: memoryview, start: int) -> xfer.TransferSyntax:
     return xfer.EXPLICIT_LE if explicit else xfer.IMPLICIT_LE
 
 
-def _raise_scan_error(code: int, pos: int, tag: int, base: int, partial: FileDataset) -> None:
-    raise DicomError(_scan.ERROR_TEXT.get(code, "parse error"), pos - base if base else pos,
-                     tag, partial)
-
-
 def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
-            stop_before_pixels: bool = False, force: bool = False) -> FileDataset:
+            stop_before_pixels: bool = False) -> FileDataset:
     """Read a Part 10 file or a bare data set from a path, bytes or a binary file object.
 
     The data is memory-mapped and scanned once; values are decoded on access. Raises
-    ``DicomError`` naming the offset and tag of the first problem.
+    ``DicomError`` naming the offset and tag of the first problem (``.partial`` holds what was
+    read before it).
     """
-    opts = options or ReadOptions()
+    opts = options or _DEFAULT_OPTIONS
     if stop_before_pixels and opts.stop_before is None:
         opts = ReadOptions(**{**_asdict(opts), "stop_before": _STOP_PIXELS})
     buf, keep, name = _open(source)
-    sq_tags = get_dictionary().sq_tags
     size = len(buf)
-    if size == 0 or (size == 132 and bytes(buf[128:132]) == b"DICM"):
+    has_preamble = size >= 132 and buf[128:132] == b"DICM"
+    if size == 0 or (has_preamble and size == 132):
         empty = FileDataset(file_meta=Dataset(), transfer_syntax=xfer.EXPLICIT_LE, filename=name)
         empty.__dict__["has_meta"] = True
         raise DicomError("End of stream", size, partial=empty)
-    has_preamble = size >= 132 and bytes(buf[128:132]) == b"DICM"
     if opts.read_mode == "file-only" and not has_preamble:
         raise DicomError("no DICOM file format (missing 'DICM' prefix)", 128)
-    meta = Dataset()
-    preamble = None
-    start = 0
-    ts = None
+    preamble = bytes(buf[:128]) if has_preamble else None
     if has_preamble and opts.read_mode != "dataset":
-        preamble = bytes(buf[:128])
-        table, count, pos, err, epos, etag = _scan.scan(
-            buf, 132, _meta_end(buf, opts), _scan.SYN_EXPLICIT_LE, sq_tags, _META_END,
-            stop_below=0x00020000)
-        meta = Dataset(Source(buf, table, keep), 0, count)
-        if err:
-            raise DicomError("invalid file meta information: " + _scan.ERROR_TEXT[err], epos, etag)
-        start = pos
-        uid_elem = meta.get(TRANSFER_SYNTAX_UID)
-        uid = str(uid_elem.value) if uid_elem is not None else ""
-        ts = xfer.lookup(uid) if uid else None
-        if ts is None and uid:
-            ts = xfer.TransferSyntax(uid, "Unknown Transfer Syntax", _scan.SYN_EXPLICIT_LE)
+        meta, start, ts = _read_meta(buf, keep, opts)
+    else:
+        meta, start, ts = Dataset(), 0, None
     if opts.transfer_syntax is not None:
         ts = xfer.lookup(opts.transfer_syntax)
     elif opts.ignore_meta_syntax:
         ts = None
     if ts is None:
         ts = _guess_syntax(buf, start)
-    data_buf, data_start, data_keep = buf, start, keep
     if ts.deflated:
-        try:
-            wbits = zlib.MAX_WBITS if opts.zlib_deflate else -zlib.MAX_WBITS
-            inflated = zlib.decompressobj(wbits).decompress(bytes(buf[start:]))
-        except zlib.error as exc:
-            raise DicomError(f"cannot inflate deflated data set: {exc}", start) from None
-        data_buf, data_start, data_keep = memoryview(inflated), 0, inflated
-    stop = opts.stop_after if opts.stop_after is not None else (
-        opts.stop_before if opts.stop_before is not None else 0xFFFFFFFF)
-    table, count, pos, err, epos, etag = _scan.scan(
-        data_buf, data_start, len(data_buf), ts.syntax, sq_tags, stop,
-        opts.stop_after is not None, opts.cp246, opts.max_depth)
-    src = Source(data_buf, table, data_keep)
-    ds = FileDataset(src, 0, count, file_meta=meta, preamble=preamble, transfer_syntax=ts,
+        buf, start, keep = _inflate(buf, start, opts)
+    if opts.stop_after is not None:
+        stop, after = opts.stop_after, True
+    else:
+        stop, after = (0xFFFFFFFF if opts.stop_before is None else opts.stop_before), False
+    table, count, _, err, epos, etag = _scan.scan(
+        buf, start, len(buf), ts.syntax, get_dictionary().sq_tags, stop, after, opts.cp246,
+        opts.max_depth)
+    ds = FileDataset(Source(buf, table, keep), 0, count, file_meta=meta,
+                     preamble=preamble, transfer_syntax=ts,
                      filename=name)
-    ds.__dict__["has_meta"] = bool(len(meta)) or has_preamble
+    ds.__dict__["has_meta"] = has_preamble
     if err:
         ds.__dict__["read_error"] = (err, epos, etag)
-        _raise_scan_error(err, epos, etag, 0, ds)
+        raise DicomError(_scan.ERROR_TEXT.get(err, "parse error"), epos, etag, ds)
     return ds
+
+
+_DEFAULT_OPTIONS = ReadOptions()
+
+
+def _read_meta(buf: memoryview, keep: object, opts: ReadOptions):
+    """The meta header after the preamble: (data set, where the data set starts, syntax or None)."""
+    table, count, pos, err, epos, etag = _scan.scan(
+        buf, 132, _meta_end(buf, opts), _scan.SYN_EXPLICIT_LE, get_dictionary().sq_tags,
+        _META_END, stop_below=0x00020000)
+    if err:
+        raise DicomError("invalid file meta information: " + _scan.ERROR_TEXT[err], epos, etag)
+    uid = _meta_transfer_syntax(buf, table, count)
+    ts = xfer.lookup(uid) if uid else None
+    if ts is None and uid:
+        ts = xfer.TransferSyntax(uid, "Unknown Transfer Syntax", _scan.SYN_EXPLICIT_LE)
+    return Dataset(Source(buf, table, keep), 0, count), pos, ts
+
+
+def _inflate(buf: memoryview, start: int, opts: ReadOptions) -> tuple[memoryview, int, bytes]:
+    """The inflated data set of a deflated transfer syntax, as a new buffer."""
+    try:
+        wbits = zlib.MAX_WBITS if opts.zlib_deflate else -zlib.MAX_WBITS
+        inflated = zlib.decompressobj(wbits).decompress(bytes(buf[start:]))
+    except zlib.error as exc:
+        raise DicomError(f"cannot inflate deflated data set: {exc}", start) from None
+    return memoryview(inflated), 0, inflated
 
 
 def _asdict(opts: ReadOptions) -> dict:

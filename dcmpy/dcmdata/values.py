@@ -11,6 +11,10 @@ from typing import Any, Sequence
 from .vr import NUMERIC_VRS, OTHER_VRS, SINGLE_VALUED, STRING_VRS, TEXT_VRS
 
 
+# string VRs whose single value needs no conversion beyond stripping the padding
+_PLAIN_STRINGS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "PN", "SH", "TM", "UC", "UI"})
+
+
 def _split(text: str, vr: str) -> str | list[str]:
     if vr in SINGLE_VALUED or "\\" not in text:
         return text
@@ -42,12 +46,13 @@ def decode(raw: bytes | memoryview, vr: str, little: bool = True,
            charsets: Sequence[str] = ()) -> Any:
     """Decode one element's stored bytes into a Python value."""
     if vr in STRING_VRS:
-        data = bytes(raw)
         if vr in TEXT_VRS and charsets:
             from .charset import decode as decode_text
-            text = decode_text(data, charsets, vr)
+            text = decode_text(bytes(raw), charsets, vr)
         else:
-            text = data.decode("latin-1")
+            text = str(raw, "latin-1")
+        if vr in _PLAIN_STRINGS and "\\" not in text:
+            return text.strip(" \0")
         parts = _split(text, vr)
         if isinstance(parts, str):
             return _convert_one(_strip(parts, vr), vr)

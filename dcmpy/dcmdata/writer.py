@@ -16,7 +16,7 @@ from typing import IO, Any, Iterable, Union
 from . import values, xfer
 from .dataset import Dataset, FileDataset
 from .dictionary import get_dictionary
-from .element import Element
+from .element import Element, EncodedElement
 from .tag import ITEM, ITEM_DELIMITATION, PIXEL_DATA, SEQUENCE_DELIMITATION
 from .uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from .vr import LONG_VRS, pad_byte, swap_width
@@ -119,6 +119,8 @@ class _Encoder:
         return self._header(elem.tag, vr, len(data)) + [data]
 
     def value_bytes(self, elem: Element, vr: str) -> Any:
+        if isinstance(elem, EncodedElement) and elem.is_encoded:
+            return elem.raw         # converted text: exact bytes (single-byte units, no swapping)
         if not elem.is_raw:
             return values.encode(elem.value, vr, self.little, elem._charsets())
         raw = elem.raw
