@@ -35,14 +35,17 @@ DEF PIXEL_DATA = 0x7FE00010
 DEF UNDEF = 0xFFFFFFFF
 
 # error codes
-E_NONE, E_TRUNCATED, E_PAST_END, E_BAD_ITEM, E_OVERRUN, E_DEPTH, E_MISSING_DELIM = range(7)
+(E_NONE, E_TRUNCATED, E_PAST_END, E_BAD_ITEM, E_DEPTH, E_MISSING_DELIM, E_MISSING_ITEM_DELIM,
+ E_STRAY, E_UNDEFINED_LENGTH) = range(9)
 ERROR_TEXT = {
     E_TRUNCATED: "premature end of data in element header",
-    E_PAST_END: "value length exceeds the end of the data",
+    E_PAST_END: "value length exceeds the end of its item, sequence or the data",
     E_BAD_ITEM: "expected an item or sequence delimiter",
-    E_OVERRUN: "element extends past the end of its item or sequence",
     E_DEPTH: "sequences nested too deeply",
     E_MISSING_DELIM: "Sequence Delimitation Item missing",
+    E_MISSING_ITEM_DELIM: "Item Delimitation Item missing",
+    E_STRAY: "item or delimiter outside a sequence",
+    E_UNDEFINED_LENGTH: "illegal undefined length for this element",
 }
 
 
@@ -145,13 +148,20 @@ cdef class _Table:
 
 def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
          const uint32_t[::1] sq_tags, uint32_t stop_tag=0xFFFFFFFF, bint stop_after=False,
-         bint cp246=True, Py_ssize_t max_depth=100000, uint32_t stop_below=0):
+         bint cp246=True, Py_ssize_t max_depth=10000, uint32_t stop_below=0,
+         const uint32_t[::1] known_tags=None, bint assume_even=False):
     """Scan ``buf[start:end]`` as a data set in ``syntax`` (a ``SYN_*`` value).
 
-    ``sq_tags``: sorted public tags whose dictionary VR is SQ (needed for implicit VR).
-    ``stop_tag``: stop at the first top-level element whose tag is >= it (or, with
-    ``stop_after``, > it); ``stop_below``: also stop at one whose tag is below it. ``cp246``: read explicit UN of undefined length as an implicit
-    VR sequence (CP-246).
+    ``sq_tags``: sorted public tags whose dictionary VR is SQ, and ``known_tags`` all public
+    tags of the dictionary (for implicit VR: an unknown tag of undefined length is a sequence,
+    a known non-SQ one is an error). ``stop_tag``: stop at the first top-level element whose
+    tag is >= it (or, with ``stop_after``, > it); ``stop_below``: also stop at one whose tag is
+    below it. ``cp246``: read explicit UN of undefined length as an implicit VR sequence
+    (CP-246). ``assume_even``: an odd length is one byte short (dcmdump +ae).
+
+    Leniency follows DCMTK: an item longer than its defined-length sequence ends with the
+    sequence; an undefined-length sequence or item may run past a defined-length container,
+    which then ends with it; a stray item delimiter at the top level is skipped.
 
     Returns ``(table, count, pos, error, error_pos, error_tag)``: the rows (``count`` of them in
     use), the offset where the scan stopped, an ``E_*`` code (0 on success) with the offset and
@@ -172,8 +182,8 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
     cdef uint32_t tag = 0, length, flen, err_tag = 0
     cdef uint16_t vr
     cdef Py_ssize_t hdr, row, limit, fend
-    cdef int syn, frame
-    cdef bint little, explicit, is_seq
+    cdef int syn, frame, kind
+    cdef bint little, explicit
     stack[0, 0] = F_DATASET
     stack[0, 1] = end
     stack[0, 2] = -1
@@ -190,21 +200,18 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
             if sp == 0:
                 break
             if fend < 0:
-                # undefined length container ended by the end of the data: lenient, as DCMTK
                 error = E_MISSING_DELIM
                 err_pos = pos
                 err_tag = <uint32_t>table.rows[stack[sp, 2], 0]
-            if pos > limit:
-                error = E_OVERRUN
-                err_pos = pos
-                err_tag = tag
                 break
+            # a defined-length container ends here (or later, if an undefined-length child
+            # ran past its end: DCMTK reads that child whole)
             row = stack[sp, 2]
             table.rows[row, 5] = table.n
             table.rows[row, 8] = pos
             sp -= 1
             continue
-        if pos + 8 > limit:
+        if pos + 8 > end:
             error = E_TRUNCATED
             err_pos = pos
             err_tag = 0
@@ -213,31 +220,28 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
         tag = (<uint32_t>rd16(p + pos, little) << 16) | rd16(p + pos + 2, little)
 
         if frame == F_DATASET:
-            if tag == ITEM_DELIM or tag == SEQ_DELIM:
-                if sp == 0:
-                    # stray delimiter at top level: skip it
-                    pos += 8
+            if (tag >> 16) == 0xFFFE:
+                if tag == ITEM_DELIM and sp == 0:
+                    pos += 8            # a stray item delimiter at the top level: skipped
                     continue
-                if tag == SEQ_DELIM:
-                    # item without its delimiter: close the item, let the sequence see this tag
+                if tag == ITEM_DELIM and fend < 0:
+                    pos += 8            # the end of an undefined-length item
                     row = stack[sp, 2]
                     table.rows[row, 5] = table.n
                     table.rows[row, 8] = pos
                     sp -= 1
                     continue
-                pos += 8
-                row = stack[sp, 2]
-                table.rows[row, 5] = table.n
-                table.rows[row, 8] = pos
-                sp -= 1
-                continue
+                error = E_MISSING_ITEM_DELIM if tag == SEQ_DELIM and sp > 0 else E_STRAY
+                err_pos = pos
+                err_tag = tag
+                break
             if sp == 0 and (tag > stop_tag or (tag == stop_tag and not stop_after)
                             or tag < stop_below):
                 break
-            if explicit and (tag >> 16) != 0xFFFE:
+            if explicit:
                 vr = (p[pos + 4] << 8) | p[pos + 5]
                 if uses_long_length(vr):
-                    if pos + 12 > limit:
+                    if pos + 12 > end:
                         error = E_TRUNCATED
                         err_pos = pos
                         err_tag = tag
@@ -251,95 +255,80 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
                 vr = 0
                 length = rd32(p + pos + 4, little)
                 pos += 8
-            if vr == 0x5351:
-                is_seq = True
-            elif vr == 0:
-                is_seq = (tag != PIXEL_DATA and (length == UNDEF or in_sorted(sq_tags, tag))
-                          and (tag >> 16) != 0xFFFE)
-            elif vr == 0x554E and length == UNDEF and cp246:
-                is_seq = True
-            else:
-                is_seq = False
-            row = table.add(tag, vr, hdr, pos, length, sp, K_SEQUENCE if is_seq else K_ELEMENT, syn)
-            if is_seq or (length == UNDEF and (tag >> 16) != 0xFFFE):
-                if sp + 1 >= max_depth:
-                    error = E_DEPTH
+            if assume_even and length != UNDEF and length & 1:
+                length += 1
+            kind = element_kind(tag, vr, length, cp246, sq_tags, known_tags)
+            if kind < 0:
+                error = E_UNDEFINED_LENGTH
+                err_pos = hdr
+                err_tag = tag
+                break
+            row = table.add(tag, vr, hdr, pos, length, sp, kind, syn)
+            if kind == K_ELEMENT:
+                if pos + <Py_ssize_t>length > limit:
+                    error = E_PAST_END
                     err_pos = hdr
                     err_tag = tag
                     break
-                flen = length
-                if length != UNDEF and pos + <Py_ssize_t>length > limit:
-                    # a sequence longer than its container: read up to the container's end
-                    flen = <uint32_t>(limit - pos)
-                sp += 1
-                if sp == cap:
-                    stack = None
-                    cap *= 2
-                    array.resize(stack_arr, cap * 4)
-                    stack = memoryview(stack_arr).cast("B").cast("q", [cap, 4])
-                if is_seq:
-                    stack[sp, 0] = F_SEQ
-                else:
-                    stack[sp, 0] = F_PIXSEQ
-                    table.rows[row, 7] = K_PIXSEQ
-                stack[sp, 1] = -1 if flen == UNDEF else pos + flen
-                stack[sp, 2] = row
-                stack[sp, 3] = SYN_IMPLICIT_LE if (vr == 0x554E and is_seq) else syn
+                pos += length
                 continue
-            if pos + <Py_ssize_t>length > limit:
-                error = E_PAST_END
+            if length != UNDEF and pos + <Py_ssize_t>length > limit:
+                error = E_PAST_END          # a sequence longer than what holds it
                 err_pos = hdr
                 err_tag = tag
                 break
-            pos += length
-            continue
-
-        # inside a sequence or a pixel sequence: items and the sequence delimiter only
-        length = rd32(p + pos + 4, little)
-        if tag == SEQ_DELIM:
-            pos += 8
-            row = stack[sp, 2]
-            table.rows[row, 5] = table.n
-            table.rows[row, 8] = pos
-            sp -= 1
-            continue
-        if tag != ITEM:
-            error = E_BAD_ITEM
-            err_pos = pos
-            err_tag = tag
-            break
-        pos += 8
-        flen = length
-        if length != UNDEF and pos + <Py_ssize_t>length > limit:
-            if frame == F_PIXSEQ:
-                error = E_PAST_END
-                err_pos = hdr
-                err_tag = tag
-                break
-            # an item longer than its sequence: read up to the sequence's end, as DCMTK does
-            flen = <uint32_t>(limit - pos)
-        if frame == F_PIXSEQ:
-            if length == UNDEF:
+            frame = F_SEQ if kind == K_SEQUENCE else F_PIXSEQ
+            flen = length
+            # an explicit UN sequence (CP-246) holds implicit VR little endian items
+            syn = SYN_IMPLICIT_LE if vr == 0x554E else syn
+        else:
+            # inside a sequence or a pixel sequence: items and the sequence delimiter only
+            length = rd32(p + pos + 4, little)
+            if tag == SEQ_DELIM:
+                pos += 8
+                row = stack[sp, 2]
+                table.rows[row, 5] = table.n
+                table.rows[row, 8] = pos
+                sp -= 1
+                continue
+            if tag != ITEM:
                 error = E_BAD_ITEM
-                err_pos = hdr
+                err_pos = pos
                 err_tag = tag
                 break
-            table.add(tag, 0, hdr, pos, length, sp, K_PIXITEM, syn)
-            pos += length
-            continue
+            pos += 8
+            flen = length
+            if length != UNDEF and pos + <Py_ssize_t>length > limit:
+                if frame == F_PIXSEQ or fend < 0:
+                    error = E_PAST_END
+                    err_pos = hdr
+                    err_tag = tag
+                    break
+                flen = <uint32_t>(limit - pos)   # an item longer than its sequence: cut there
+            if frame == F_PIXSEQ:
+                if length == UNDEF:
+                    error = E_BAD_ITEM
+                    err_pos = hdr
+                    err_tag = tag
+                    break
+                table.add(tag, 0, hdr, pos, length, sp, K_PIXITEM, syn)
+                pos += length
+                continue
+            row = table.add(tag, 0, hdr, pos, length, sp, K_ITEM, syn)
+            frame = F_DATASET
+        # open the container just added: a sequence, a pixel sequence or an item
         if sp + 1 >= max_depth:
             error = E_DEPTH
             err_pos = hdr
             err_tag = tag
             break
-        row = table.add(tag, 0, hdr, pos, length, sp, K_ITEM, syn)
         sp += 1
         if sp == cap:
             stack = None
             cap *= 2
             array.resize(stack_arr, cap * 4)
             stack = memoryview(stack_arr).cast("B").cast("q", [cap, 4])
-        stack[sp, 0] = F_DATASET
+        stack[sp, 0] = frame
         stack[sp, 1] = -1 if flen == UNDEF else pos + flen
         stack[sp, 2] = row
         stack[sp, 3] = syn
@@ -353,6 +342,29 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
     n = table.n
     table.rows = None
     return as_table(table.flat, n), n, pos, error, err_pos, err_tag
+
+
+cdef inline int element_kind(uint32_t tag, uint16_t vr, uint32_t length, bint cp246,
+                             const uint32_t[::1] sq_tags, const uint32_t[::1] known_tags) noexcept:
+    """K_ELEMENT, K_SEQUENCE or K_PIXSEQ for an element header; -1 for an illegal undefined length."""
+    if vr == 0x5351:
+        return K_SEQUENCE
+    if vr == 0:       # implicit VR: the dictionary decides
+        if length != UNDEF:
+            return K_SEQUENCE if in_sorted(sq_tags, tag) else K_ELEMENT
+        if tag == PIXEL_DATA:
+            return K_PIXSEQ
+        if in_sorted(sq_tags, tag) or (tag >> 16) & 1 or known_tags is None \
+                or not in_sorted(known_tags, tag):
+            return K_SEQUENCE
+        return -1
+    if length != UNDEF:
+        return K_ELEMENT
+    if vr == 0x554E and cp246:
+        return K_SEQUENCE
+    if tag == PIXEL_DATA:
+        return K_PIXSEQ
+    return -1
 
 
 def children(const int64_t[:, ::1] rows, Py_ssize_t first, Py_ssize_t stop):

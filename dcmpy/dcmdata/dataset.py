@@ -240,14 +240,19 @@ class Dataset:
     # -- context ------------------------------------------------------------------------------
     @property
     def character_sets(self) -> list[str]:
-        """The Specific Character Set in force here (inherited from enclosing data sets)."""
-        entry = self._entry(SPECIFIC_CHARACTER_SET)
-        if entry is not None:
-            value = self._materialize(SPECIFIC_CHARACTER_SET, entry).value
-            if isinstance(value, str):
-                return [value]
-            return [v or "" for v in value] if value else []
-        return self.parent.character_sets if self.parent is not None else []
+        """The Specific Character Set in force here (inherited from enclosing data sets).
+
+        Read from the stored bytes as CS text whatever VR the element claims.
+        """
+        ds: Dataset | None = self
+        while ds is not None:
+            entry = ds._entry(SPECIFIC_CHARACTER_SET)
+            if entry is not None:
+                raw = bytes(ds._materialize(SPECIFIC_CHARACTER_SET, entry).raw)
+                text = raw.decode("latin-1").strip(" \0")
+                return [term.strip(" \0") for term in text.split("\\")] if text else []
+            ds = ds.parent
+        return []
 
     @property
     def source(self) -> Source | None:

@@ -173,6 +173,7 @@ class DataDictionary:
         self._cache: dict = {}
         self._names: dict[str, int] | None = None
         self._sq: object | None = None
+        self._known: object | None = None
         self.loaded = False  # DCMTK's isDictionaryLoaded()
         if skeleton:
             for record in _SKELETON:
@@ -207,6 +208,7 @@ class DataDictionary:
         self._cache.clear()
         self._names = None
         self._sq = None
+        self._known = None
 
     def add(self, glo: int, ghi: int, grestr: int, elo: int, ehi: int, erestr: int,
             creator: str | None, vr: str, name: str, vm: str, version: str) -> None:
@@ -311,6 +313,14 @@ class DataDictionary:
                 names.setdefault(raw[1] if type(raw) is tuple else raw.name, tag)
             self._names = names
         return names.get(name)
+
+    @property
+    def known_tags(self):
+        """Sorted ``array('I')`` of every exact public tag (for the scanner's implicit VR rules)."""
+        if self._known is None:
+            from array import array
+            self._known = array("I", sorted(self._public))
+        return self._known
 
     @property
     def sq_tags(self):

@@ -101,6 +101,46 @@ def _record_offset(item: Dataset, with_file: bool = True) -> str:
     return text
 
 
+def _run_steps(steps: Iterator) -> Iterator[str]:
+    """Drive step generators without recursion: strings are lines, generators are descended."""
+    stack = [steps]
+    while stack:
+        try:
+            step = next(stack[-1])
+        except StopIteration:
+            stack.pop()
+            continue
+        if isinstance(step, str):
+            yield step
+        else:
+            stack.append(step)
+
+
+def _walk(ds: Dataset) -> Iterator[tuple[Element, Dataset, tuple | None]]:
+    """Every element at any depth in document order, with its data set and path (no recursion)."""
+    stack: list = [(iter(ds), ds, None)]
+    while stack:
+        elements, parent, path = stack[-1]
+        elem = next(elements, None)
+        if elem is None:
+            stack.pop()
+            continue
+        yield elem, parent, path
+        if elem.vr == "SQ":
+            here = (path, elem.tag)
+            for item in reversed(elem.value):
+                stack.append((iter(item), item, here))
+
+
+def _tags_of(path: tuple | None) -> list[int]:
+    """The tags of a path chain ((parent chain, tag) pairs), outermost first."""
+    tags = []
+    while path is not None:
+        path, tag = path
+        tags.append(tag)
+    return tags[::-1]
+
+
 def _float(value: float, vr: str) -> str:
     return format_g(value, 9 if vr in ("FL", "OF") else 17)
 
@@ -127,44 +167,43 @@ class Dumper:
             has_meta = getattr(ds, "has_meta", bool(len(ds.file_meta)))
             meta_ts = "Little Endian Explicit" if has_meta else "Unknown Transfer Syntax"
             yield f"# Used TransferSyntax: {meta_ts}"
-            yield from self.dataset_lines(ds.file_meta, 0, [])
+            yield from self.dataset_lines(ds.file_meta, 0, None)
         yield ""
         yield "# Dicom-Data-Set"
         yield f"# Used TransferSyntax: {ds.transfer_syntax.name}"
-        yield from self.dataset_lines(ds, 0, [])
+        yield from self.dataset_lines(ds, 0, None)
 
     def search_lines(self, ds: FileDataset) -> Iterator[str]:
         """+P: for each searched tag in turn, its instances in meta header and data set order."""
         for key in self.opts.search:
-            for elem, parent, path in self._walk(ds.file_meta, []):
-                if elem.tag == key:
-                    yield from self.element_lines(elem, parent, 0, path)
-                    if not self.opts.search_all:
-                        break
-            else:
-                for elem, parent, path in self._walk(ds, []):
+            found = False
+            for part in (ds.file_meta, ds):
+                for elem, parent, path in _walk(part):
                     if elem.tag == key:
                         yield from self.element_lines(elem, parent, 0, path)
+                        found = True
                         if not self.opts.search_all:
                             break
-                continue
-
-    def _walk(self, ds: Dataset, path: list[int]) -> Iterator[tuple[Element, Dataset, list[int]]]:
-        for elem in ds:
-            yield elem, ds, path
-            if elem.vr == "SQ":
-                for item in elem.value:
-                    yield from self._walk(item, path + [elem.tag])
+                if found and not self.opts.search_all:
+                    break
 
     # -- data sets ----------------------------------------------------------------------------
-    def dataset_lines(self, ds: Dataset, depth: int, path: list[int]) -> Iterator[str]:
-        for elem in ds:
-            yield from self.element_lines(elem, ds, depth, path)
+    # Nested data sets are walked with an explicit stack (no recursion), so that depth is
+    # bounded by memory only: the step generators yield lines, or generators to descend into.
+    def dataset_lines(self, ds: Dataset, depth: int, path: tuple | None) -> Iterator[str]:
+        return _run_steps(self._dataset_steps(ds, depth, path))
 
-    def element_lines(self, elem: Element, ds: Dataset, depth: int, path: list[int]) -> Iterator[str]:
+    def element_lines(self, elem: Element, ds: Dataset, depth: int, path: tuple | None) -> Iterator[str]:
+        return _run_steps(self._element_steps(elem, ds, depth, path))
+
+    def _dataset_steps(self, ds: Dataset, depth: int, path: tuple | None) -> Iterator:
+        for elem in ds:
+            yield self._element_steps(elem, ds, depth, path)
+
+    def _element_steps(self, elem: Element, ds: Dataset, depth: int, path: tuple | None) -> Iterator:
         tag = elem.tag
         name = self._name(tag, ds)
-        here = path + [tag]
+        here = (path, tag)
         if elem.vr == "SQ":
             items = elem.value
             undefined = elem.undefined_length if elem.is_raw else False
@@ -187,7 +226,7 @@ class Dumper:
                                       UNDEFINED if item_undef else max(item_len, 0), 1, "Item")
                 if record and not self.opts.tree:
                     yield "  " * (depth + 1) + _record_offset(item)
-                yield from self.dataset_lines(item, depth + 2, here)
+                yield self._dataset_steps(item, depth + 2, here)
                 text = "ItemDelimitationItem" if item_undef else "ItemDelimitationItem for re-encoding"
                 text = f'"{text}"' if record else f"({text})"
                 yield from self._line(depth + 1, here, 0xFFFEE00D, "na", text, 0, 0, "ItemDelimitationItem")
@@ -224,7 +263,7 @@ class Dumper:
         yield from self._line(depth, here, tag, vr, text, length, vm, name)
 
     # -- pieces -------------------------------------------------------------------------------
-    def _line(self, depth: int, path: list[int], tag: int, vr: str, text: str, length: int, vm: int,
+    def _line(self, depth: int, path: tuple, tag: int, vr: str, text: str, length: int, vm: int,
               name: str) -> Iterator[str]:
         if self.opts.tree:
             if tag in (0xFFFEE00D, 0xFFFEE0DD):
@@ -235,7 +274,7 @@ class Dumper:
             yield "| " * depth + name.ljust(width) + " " + text
             return
         if self.opts.print_path:
-            prefix = "".join(tag_str(t) + "." for t in path[:-1]) + f"{tag_str(tag)} {vr} "
+            prefix = "".join(tag_str(t) + "." for t in _tags_of(path[0])) + f"{tag_str(tag)} {vr} "
         else:
             prefix = "  " * depth + f"{tag_str(tag)} {vr} "
         len_text = "u/l" if length == UNDEFINED else str(length)
@@ -351,13 +390,27 @@ def dump_files(files: list[str], out, options: DumpOptions, read_options, print_
             # a deflated stream is read whole: nothing is left unloaded
             opts = replace(opts, load_limit=None)
         dumper = Dumper(opts)
-        lines = list(dumper.file_lines(ds, dataset_only=read_options.read_mode == "dataset"))
-        if print_filename == "search" and lines:
+        lines = dumper.file_lines(ds, dataset_only=read_options.read_mode == "dataset")
+        first = next(lines, None)
+        if first is None:
+            continue
+        if print_filename == "search":
             shown += 1
             out.write(f"# {tool} ({shown}): {name}\n".encode("latin-1", "replace"))
-        if lines:
-            out.write(("\n".join(lines) + "\n").encode("latin-1", "replace"))
+        _write_lines(out, first, lines)
     return status
+
+
+def _write_lines(out, first: str, rest: Iterator[str], batch: int = 4096) -> None:
+    """Write lines as they come, a batch at a time (a dump can be far larger than memory)."""
+    chunk = [first]
+    for line in rest:
+        chunk.append(line)
+        if len(chunk) >= batch:
+            out.write(("\n".join(chunk) + "\n").encode("latin-1", "replace"))
+            chunk = []
+    if chunk:
+        out.write(("\n".join(chunk) + "\n").encode("latin-1", "replace"))
 
 
 def _with_pixel_writer(options: DumpOptions, folder: str, filename: str) -> DumpOptions:

@@ -48,10 +48,13 @@ class ReadOptions:
     cp246: bool = True               # +ui: undefined-length UN as an implicit VR sequence
     assume_even_length: bool = False  # +ae: an odd length is one byte short
     ignore_explicit_vr: bool = False  # -ev: prefer the dictionary's VR
-    use_meta_length: bool = True     # +ml / -ml
+    use_meta_length: bool = True     # +ml / -ml (accepted; the meta header always ends at its
+                                     # last group 0002 element, whatever its group length says)
     zlib_deflate: bool = False       # +bz: deflated data with a zlib header
     data_correction: bool = True     # +dc: strip padding and the like when printing
-    max_depth: int = 100000
+    max_depth: int = 10000           # stack frames (a sequence and its item are two): far beyond
+                                     # any real file, and it keeps a +E dump of a hostile one small
+    max_inflated: int = 1 << 32      # refuse deflated data sets that inflate beyond this (bytes)
 
 
 def _open(source: PathOrBuffer) -> tuple[memoryview, object, str | None]:
@@ -79,16 +82,6 @@ def _open(source: PathOrBuffer) -> tuple[memoryview, object, str | None]:
     except (AttributeError, OSError, ValueError):
         data = source.read()
         return memoryview(data), data, getattr(source, "name", None)
-
-
-def _meta_end(buf: memoryview, opts: ReadOptions) -> int:
-    """Where the meta header ends: by its group length (+ml) when it starts with a sane one."""
-    size = len(buf)
-    if opts.use_meta_length and size >= 144 and bytes(buf[132:138]) == b"\2\0\0\0UL":
-        length = int.from_bytes(buf[140:144], "little")
-        if 144 + length <= size:
-            return 144 + length
-    return size
 
 
 def _meta_transfer_syntax(buf: memoryview, table, count: int) -> str:
@@ -145,14 +138,15 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
     if ts is None:
         ts = _guess_syntax(buf, start)
     if ts.deflated:
-        buf, start, keep = _inflate(buf, start, opts)
+        buf, start, keep = _inflate(buf, start, opts, meta)
     if opts.stop_after is not None:
         stop, after = opts.stop_after, True
     else:
         stop, after = (0xFFFFFFFF if opts.stop_before is None else opts.stop_before), False
+    dictionary = get_dictionary()
     table, count, _, err, epos, etag = _scan.scan(
-        buf, start, len(buf), ts.syntax, get_dictionary().sq_tags, stop, after, opts.cp246,
-        opts.max_depth)
+        buf, start, len(buf), ts.syntax, dictionary.sq_tags, stop, after, opts.cp246,
+        opts.max_depth, known_tags=dictionary.known_tags, assume_even=opts.assume_even_length)
     ds = FileDataset(Source(buf, table, keep), 0, count, file_meta=meta,
                      preamble=preamble, transfer_syntax=ts,
                      filename=name)
@@ -169,24 +163,41 @@ _DEFAULT_OPTIONS = ReadOptions()
 def _read_meta(buf: memoryview, keep: object, opts: ReadOptions):
     """The meta header after the preamble: (data set, where the data set starts, syntax or None)."""
     table, count, pos, err, epos, etag = _scan.scan(
-        buf, 132, _meta_end(buf, opts), _scan.SYN_EXPLICIT_LE, get_dictionary().sq_tags,
-        _META_END, stop_below=0x00020000)
+        buf, 132, len(buf), _scan.SYN_EXPLICIT_LE, get_dictionary().sq_tags, _META_END,
+        stop_below=0x00020000)
+    meta = Dataset(Source(buf, table, keep), 0, count)
     if err:
-        raise DicomError("invalid file meta information: " + _scan.ERROR_TEXT[err], epos, etag)
+        raise DicomError("invalid file meta information: " + _scan.ERROR_TEXT[err], epos, etag,
+                         _partial(meta))
     uid = _meta_transfer_syntax(buf, table, count)
     ts = xfer.lookup(uid) if uid else None
     if ts is None and uid:
         ts = xfer.TransferSyntax(uid, "Unknown Transfer Syntax", _scan.SYN_EXPLICIT_LE)
-    return Dataset(Source(buf, table, keep), 0, count), pos, ts
+    return meta, pos, ts
 
 
-def _inflate(buf: memoryview, start: int, opts: ReadOptions) -> tuple[memoryview, int, bytes]:
-    """The inflated data set of a deflated transfer syntax, as a new buffer."""
+def _partial(meta: Dataset) -> FileDataset:
+    """What +E prints when the meta header itself is broken: its elements, no data set."""
+    ds = FileDataset(file_meta=meta, transfer_syntax=xfer.EXPLICIT_LE)
+    ds.__dict__["has_meta"] = True
+    return ds
+
+
+def _inflate(buf: memoryview, start: int, opts: ReadOptions, meta: Dataset):
+    """The inflated data set of a deflated transfer syntax, as a new buffer.
+
+    The output is capped (``opts.max_inflated``) so that a small deflate bomb cannot take all
+    memory; errors carry offsets into the file.
+    """
+    wbits = zlib.MAX_WBITS if opts.zlib_deflate else -zlib.MAX_WBITS
+    inflater = zlib.decompressobj(wbits)
     try:
-        wbits = zlib.MAX_WBITS if opts.zlib_deflate else -zlib.MAX_WBITS
-        inflated = zlib.decompressobj(wbits).decompress(bytes(buf[start:]))
+        inflated = inflater.decompress(bytes(buf[start:]), opts.max_inflated)
     except zlib.error as exc:
-        raise DicomError(f"cannot inflate deflated data set: {exc}", start) from None
+        raise DicomError(f"cannot inflate deflated data set: {exc}", start, None, _partial(meta)) from None
+    if inflater.unconsumed_tail:
+        raise DicomError(f"deflated data set inflates to more than {opts.max_inflated} bytes",
+                         start, None, _partial(meta))
     return memoryview(inflated), 0, inflated
 
 

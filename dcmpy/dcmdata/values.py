@@ -38,7 +38,7 @@ def _number(text: str, kind: type) -> Any:
     except ValueError:
         try:
             return int(float(text)) if kind is int else text
-        except ValueError:
+        except (ValueError, OverflowError):   # '1e999', 'inf': keep the text
             return text
 
 
