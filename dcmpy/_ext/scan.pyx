@@ -177,9 +177,9 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
     cdef array.array stack_arr = _zeros(cap * 4)
     cdef int64_t[:, ::1] stack = memoryview(stack_arr).cast("B").cast("q", [cap, 4])
     cdef Py_ssize_t sp = 0
-    cdef int error = 0
-    cdef Py_ssize_t err_pos = 0
-    cdef uint32_t tag = 0, length, flen, err_tag = 0
+    cdef int error = 0, late_error = 0
+    cdef Py_ssize_t err_pos = 0, late_pos = 0
+    cdef uint32_t tag = 0, length, flen, err_tag = 0, late_tag = 0
     cdef uint16_t vr
     cdef Py_ssize_t hdr, row, limit, fend
     cdef int syn, frame, kind
@@ -272,13 +272,14 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
                     break
                 pos += length
                 continue
-            if length != UNDEF and pos + <Py_ssize_t>length > limit:
-                error = E_PAST_END          # a sequence longer than what holds it
-                err_pos = hdr
-                err_tag = tag
-                break
             frame = F_SEQ if kind == K_SEQUENCE else F_PIXSEQ
             flen = length
+            if length != UNDEF and pos + <Py_ssize_t>length > limit:
+                # a sequence longer than what holds it: an error, but (as DCMTK) its content
+                # is read up to that end first, so that a partial read shows it
+                if not late_error:
+                    late_error, late_pos, late_tag = E_PAST_END, hdr, tag
+                flen = <uint32_t>(limit - pos)
             # an explicit UN sequence (CP-246) holds implicit VR little endian items
             syn = SYN_IMPLICIT_LE if vr == 0x554E else syn
         else:
@@ -333,6 +334,8 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
         stack[sp, 2] = row
         stack[sp, 3] = syn
 
+    if not error and late_error:
+        error, err_pos, err_tag = late_error, late_pos, late_tag
     # close whatever is still open (after an error or at a stop tag)
     while sp > 0:
         row = stack[sp, 2]

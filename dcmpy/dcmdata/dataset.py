@@ -24,12 +24,14 @@ _SIGNED_LIKE_PIXELS = frozenset({0x00280104, 0x00280105, 0x00280106, 0x00280107,
 class Source:
     """A scanned buffer: the bytes (often an mmap) and the element table over them."""
 
-    __slots__ = ("buf", "rows", "_keepalive")
+    __slots__ = ("buf", "rows", "_keepalive", "dictionary_vr")
 
-    def __init__(self, buf: memoryview, rows, keepalive: Any = None) -> None:
+    def __init__(self, buf: memoryview, rows, keepalive: Any = None,
+                 dictionary_vr: bool = False) -> None:
         self.buf = buf
         self.rows = rows
         self._keepalive = keepalive
+        self.dictionary_vr = dictionary_vr   # -ev: the dictionary's VR wins over the stored one
 
     def value_bytes(self, row: int) -> memoryview:
         start = int(self.rows[row, C_VAL])
@@ -40,11 +42,13 @@ class Source:
         if rows[row, 7] == K_SEQUENCE:
             return "SQ"
         code = rows[row, C_VR]
-        if code:
+        if code and not self.dictionary_vr:
             return _VR_BY_CODE.get(code, "??")
         tag = rows[row, C_TAG]
         entry = get_dictionary().find(tag, creator)
         if entry is None:
+            if code:
+                return _VR_BY_CODE.get(code, "??")
             return "SQ" if self.rows[row, C_LEN] == UNDEFINED else "UN"
         return entry.vr if entry.vr in ("xs", "ox") else _IMPLICIT_VR.get(entry.vr, entry.vr)
 
@@ -116,7 +120,7 @@ class Dataset:
         src = self._src
         creator = self._creator(tag) if is_private(tag) else None
         vr = src.vr_of(entry, creator)
-        if vr == "xs" and tag in _SIGNED_LIKE_PIXELS:
+        if vr == "xs" and tag in _SIGNED_LIKE_PIXELS and not src.rows[entry, C_VR]:
             vr = {0: "US", 1: "SS"}.get(self._us_value(_PIXEL_REPRESENTATION), "xs")
         elif vr == "ox":
             vr = self._ox_vr(tag)

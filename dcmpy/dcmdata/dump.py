@@ -1,6 +1,7 @@
 """The dcmdump text format, as DCMTK 3.6.7 prints it (reference section 2)."""
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
@@ -34,7 +35,7 @@ class DumpOptions:
     search: list[int] = field(default_factory=list)   # +P tags
     search_all: bool = True                  # +s (all) / -s (first)
     print_path: bool = False                 # +p
-    write_pixel: Callable[[Element], str] | None = None  # +W: writes the pixel data, returns the path
+    write_pixel: Callable[[bytes], str] | None = None  # +W: writes pixel bytes, returns the path
 
 
 def _quote(text: bytes, mode: str | None) -> str:
@@ -239,7 +240,9 @@ class Dumper:
                                   UNDEFINED, 1, name)
             limit = self.opts.load_limit
             for frag in frags:
-                if limit is not None and len(frag) > limit:
+                if self.opts.write_pixel is not None and tag == PIXEL_DATA:
+                    text = self._shorten("=" + self.opts.write_pixel(bytes(frag)))
+                elif limit is not None and len(frag) > limit:
                     text = "(not loaded)"
                 else:
                     text = self._hex(bytes(frag), 2) if len(frag) else "(no value available)"
@@ -254,7 +257,11 @@ class Dumper:
             raw = bytes(raw) + b"\0"
             length += 1
         if self.opts.write_pixel is not None and tag == PIXEL_DATA:
-            text = "=" + self.opts.write_pixel(elem)
+            data = bytes(raw)
+            if vr == "OW":      # whole words only, little endian
+                words = values.numbers(data, "OW", elem.little_endian)
+                data = struct.pack(f"<{len(words)}H", *words)
+            text = self._shorten("=" + self.opts.write_pixel(data))
             vm = 1
         elif self.opts.load_limit is not None and length > self.opts.load_limit:
             text, vm = "(not loaded)", elem.vm
@@ -273,7 +280,7 @@ class Dumper:
             width = max(TREE_WIDTH - 2 * depth, 0)
             yield "| " * depth + name.ljust(width) + " " + text
             return
-        if self.opts.print_path:
+        if self.opts.print_path and tag == path[1]:     # only the element's own line
             prefix = "".join(tag_str(t) + "." for t in _tags_of(path[0])) + f"{tag_str(tag)} {vr} "
         else:
             prefix = "  " * depth + f"{tag_str(tag)} {vr} "
@@ -337,6 +344,12 @@ class Dumper:
         if self.limit is not None and len(text) + 2 > self.limit:
             return "[" + text[:self.limit - 4] + "...", vm
         return f"[{text}]", vm
+
+    def _shorten(self, text: str) -> str:
+        """A printed value longer than the line limit: cut, ending in '...'."""
+        if self.limit is not None and len(text) > self.limit:
+            return text[:self.limit - 3] + "..."
+        return text
 
     def _hex(self, units, digits: int) -> str:
         """Bytes (digits=2) or 16-bit words (digits=4) as backslash-separated hex, shortened."""
@@ -419,12 +432,8 @@ def _with_pixel_writer(options: DumpOptions, folder: str, filename: str) -> Dump
 
     counter = iter(range(1 << 30))
 
-    def write(elem: Element) -> str:
+    def write(data: bytes) -> str:
         path = os.path.join(folder, f"{os.path.basename(filename)}.{next(counter)}.raw")
-        data = bytes(elem.raw)
-        if not elem.little_endian and elem.vr == "OW":
-            import numpy as np
-            data = np.frombuffer(data, dtype=">u2").astype("<u2").tobytes()
         with open(path, "wb") as f:
             f.write(data)
         return path

@@ -88,7 +88,10 @@ class Element:
         self._row = -1
 
     def _charsets(self) -> list[str]:
-        return self.parent.character_sets if self.parent is not None else []
+        """The character sets for encoding this value (only text VRs depend on them)."""
+        if self.vr not in TEXT_VRS or self.parent is None:
+            return []
+        return self.parent.character_sets
 
     def _decode(self) -> Any:
         src, row, vr = self._src, self._row, self.vr

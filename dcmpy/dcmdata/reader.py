@@ -120,6 +120,8 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
     buf, keep, name = _open(source)
     size = len(buf)
     has_preamble = size >= 132 and buf[128:132] == b"DICM"
+    if size == 0 and opts.read_mode == "dataset":
+        return FileDataset(transfer_syntax=xfer.EXPLICIT_LE, filename=name)
     if size == 0 or (has_preamble and size == 132):
         empty = FileDataset(file_meta=Dataset(), transfer_syntax=xfer.EXPLICIT_LE, filename=name)
         empty.__dict__["has_meta"] = True
@@ -129,6 +131,8 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
     preamble = bytes(buf[:128]) if has_preamble else None
     if has_preamble and opts.read_mode != "dataset":
         meta, start, ts = _read_meta(buf, keep, opts)
+        if ts is None and opts.read_mode == "file-only":
+            raise DicomError("File meta information header missing", 132, None, _partial(meta))
     else:
         meta, start, ts = Dataset(), 0, None
     if opts.transfer_syntax is not None:
@@ -147,7 +151,7 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
     table, count, _, err, epos, etag = _scan.scan(
         buf, start, len(buf), ts.syntax, dictionary.sq_tags, stop, after, opts.cp246,
         opts.max_depth, known_tags=dictionary.known_tags, assume_even=opts.assume_even_length)
-    ds = FileDataset(Source(buf, table, keep), 0, count, file_meta=meta,
+    ds = FileDataset(Source(buf, table, keep, opts.ignore_explicit_vr), 0, count, file_meta=meta,
                      preamble=preamble, transfer_syntax=ts,
                      filename=name)
     ds.__dict__["has_meta"] = has_preamble
