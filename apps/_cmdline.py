@@ -573,6 +573,11 @@ def run(main: Callable[..., int | None], *args: object, name: str | None = None)
     ``F: <name>: internal error: <type>: <message>`` (the traceback too with -d) and exits 99.
     """
     try:
+        from dcmpy import _diag       # library warnings become W: lines
+        _diag.set_sink(log.warn)
+    except ImportError:
+        pass
+    try:
         code = main(*args)
         sys.stdout.flush()
     except KeyboardInterrupt:

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     for text in opts.search or []:
         tag = parse_tag(text)
         if tag is None:
-            log.error("unrecognized tag name: '%s'", text)
+            log.warn("unrecognized tag name: '%s'", text)     # DCMTK warns, then gives up
             return 1
         search.append(tag)
     files = collect_input_files(opts, TOOL)

@@ -82,11 +82,12 @@ def finish(proc: subprocess.Popen, timeout: float = TIMEOUT) -> Result:
 # ---------------------------------------------------------------------------------------------
 # output helpers
 
-_ERR_FILE = re.compile(rb"^E: .*reading file: (.*?)\r?$", re.M)
+_ERR_FILE = re.compile(rb"^[EF]: .*(?:reading file|converting file to UTF-8): (.*?)\r?$", re.M)
 
 
 def error_files(stderr: bytes) -> set[str]:
-    """Files named by ``E: ...: reading file: <name>`` lines (dcmdump's per-file error report)."""
+    """Files named by dcmdump's per-file error lines (``E: ...: reading file: <name>``, and
+    ``F: ...: converting file to UTF-8: <name>`` under +U8)."""
     return {m.group(1).decode("utf-8", "backslashreplace") for m in _ERR_FILE.finditer(stderr)}
 
 

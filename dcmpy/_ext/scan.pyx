@@ -149,7 +149,7 @@ cdef class _Table:
 def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
          const uint32_t[::1] sq_tags, uint32_t stop_tag=0xFFFFFFFF, bint stop_after=False,
          bint cp246=True, Py_ssize_t max_depth=10000, uint32_t stop_below=0,
-         const uint32_t[::1] known_tags=None, bint assume_even=False):
+         const uint32_t[::1] known_tags=None, bint assume_even=False, bint dictionary_vr=False):
     """Scan ``buf[start:end]`` as a data set in ``syntax`` (a ``SYN_*`` value).
 
     ``sq_tags``: sorted public tags whose dictionary VR is SQ, and ``known_tags`` all public
@@ -158,6 +158,7 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
     tag is >= it (or, with ``stop_after``, > it); ``stop_below``: also stop at one whose tag is
     below it. ``cp246``: read explicit UN of undefined length as an implicit VR sequence
     (CP-246). ``assume_even``: an odd length is one byte short (dcmdump +ae).
+    ``dictionary_vr``: a tag the dictionary calls SQ is a sequence whatever VR is stored (-ev).
 
     Leniency follows DCMTK: an item longer than its defined-length sequence ends with the
     sequence; an undefined-length sequence or item may run past a defined-length container,
@@ -183,7 +184,7 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
     cdef uint16_t vr
     cdef Py_ssize_t hdr, row, limit, fend
     cdef int syn, frame, kind
-    cdef bint little, explicit
+    cdef bint little, explicit, dict_sq
     stack[0, 0] = F_DATASET
     stack[0, 1] = end
     stack[0, 2] = -1
@@ -257,7 +258,9 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
                 pos += 8
             if assume_even and length != UNDEF and length & 1:
                 length += 1
-            kind = element_kind(tag, vr, length, cp246, sq_tags, known_tags)
+            dict_sq = dictionary_vr and vr and in_sorted(sq_tags, tag)
+            kind = K_SEQUENCE if dict_sq else element_kind(tag, vr, length, cp246, sq_tags,
+                                                           known_tags)
             if kind < 0:
                 error = E_UNDEFINED_LENGTH
                 err_pos = hdr
@@ -281,7 +284,7 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
                     late_error, late_pos, late_tag = E_PAST_END, hdr, tag
                 flen = <uint32_t>(limit - pos)
             # an explicit UN sequence (CP-246) holds implicit VR little endian items
-            syn = SYN_IMPLICIT_LE if vr == 0x554E else syn
+            syn = SYN_IMPLICIT_LE if vr == 0x554E and cp246 and not dict_sq else syn
         else:
             # inside a sequence or a pixel sequence: items and the sequence delimiter only
             length = rd32(p + pos + 4, little)
@@ -363,7 +366,7 @@ cdef inline int element_kind(uint32_t tag, uint16_t vr, uint32_t length, bint cp
         return -1
     if length != UNDEF:
         return K_ELEMENT
-    if vr == 0x554E and cp246:
+    if vr == 0x554E:        # a sequence: implicit VR inside under CP-246, else as the stream
         return K_SEQUENCE
     if tag == PIXEL_DATA:
         return K_PIXSEQ

@@ -38,14 +38,12 @@ Conventions
 from __future__ import annotations
 
 import codecs
-import logging
 import re
 from typing import Sequence
 
-__all__ = ["decode", "encode", "python_codec", "to_utf8", "CharsetError", "logger"]
+from .._diag import warn
 
-logger = logging.getLogger("dcmpy.dcmdata.charset")
-
+__all__ = ["decode", "encode", "python_codec", "to_utf8", "CharsetError"]
 
 class CharsetError(ValueError):
     """Raised by :func:`encode` when a character cannot be encoded."""
@@ -386,7 +384,7 @@ def _plan_for(charsets):
             return plan
     plan = _make_plan(key)
     for w in plan.warnings:
-        logger.warning(w)
+        warn(__name__, w)
     if len(_PLANS) >= _MAX_PLANS:
         _PLANS.clear()
     _PLANS[key] = plan
@@ -485,7 +483,7 @@ def _decode_2022(raw, plan, vr):
         while j < n and 0x20 <= raw[j] <= 0x2F:
             j += 1
         if j >= n or not 0x30 <= raw[j] <= 0x7E:
-            logger.warning("truncated or invalid ISO 2022 escape sequence %r at offset %d",
+            warn(__name__, "truncated or invalid ISO 2022 escape sequence %r at offset %d",
                            raw[esc:j + 1], esc)
             append("\ufffd")
             pos = j
@@ -493,11 +491,11 @@ def _decode_2022(raw, plan, vr):
         seq = raw[esc:j + 1]
         s = _ESCAPES.get(seq)
         if s is None:
-            logger.warning("unknown ISO 2022 escape sequence %r at offset %d", seq, esc)
+            warn(__name__, "unknown ISO 2022 escape sequence %r at offset %d", seq, esc)
             append("\ufffd")
         else:
             if s not in declared:
-                logger.warning("escape sequence %r designates %s, which Specific Character "
+                warn(__name__, "escape sequence %r designates %s, which Specific Character "
                                "Set %r does not list; using it anyway", seq, s.name,
                                "\\".join(plan.terms))
             if s.g == 0:
@@ -524,10 +522,10 @@ def decode(raw: bytes, charsets: Sequence[str], vr: str) -> str:
         except UnicodeDecodeError:
             pass
         if plan.default:
-            logger.warning("non-ASCII bytes in a value without Specific Character Set "
+            warn(__name__, "non-ASCII bytes in a value without Specific Character Set "
                            "(or with an unknown one): read as ISO 8859-1")
             return raw.decode("latin_1")
-        logger.warning("bytes not valid in %s replaced by U+FFFD", "\\".join(plan.terms))
+        warn(__name__, "bytes not valid in %s replaced by U+FFFD", "\\".join(plan.terms))
         return raw.decode(codec, "replace")
     if _ESC not in raw:
         return _decode_single(raw, plan.g0, plan.g1, vr)

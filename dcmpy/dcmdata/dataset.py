@@ -123,7 +123,7 @@ class Dataset:
         if vr == "xs" and tag in _SIGNED_LIKE_PIXELS and not src.rows[entry, C_VR]:
             vr = {0: "US", 1: "SS"}.get(self._us_value(_PIXEL_REPRESENTATION), "xs")
         elif vr == "ox":
-            vr = self._ox_vr(tag)
+            vr = self._ox_vr(tag, implicit=not src.rows[entry, C_VR])
         elem = Element(tag, vr, _src=src, _row=entry, parent=self)
         self._elems[tag] = elem
         return elem
@@ -135,10 +135,13 @@ class Dataset:
         value = self._materialize(tag, entry).value
         return value if isinstance(value, int) else None
 
-    def _ox_vr(self, tag: int) -> str:
-        """OB or OW for an 'ox' element read with implicit VR, decided as DCMTK does."""
+    def _ox_vr(self, tag: int, implicit: bool) -> str:
+        """OB or OW for an 'ox' element, decided as DCMTK does (explicit VR ignored with -ev:
+        only pixel and overlay data become OW, the rest stays 'ox')."""
         if tag == 0x7FE00010 or (tag & 0xFF00FFFF) == 0x60003000:
             return "OW"
+        if not implicit:
+            return "ox"
         if tag == 0x54001010:
             bits = self._us_value(0x54001004)
             return "OW" if bits is not None and bits > 8 else "OB"

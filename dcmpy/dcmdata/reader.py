@@ -150,7 +150,8 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
     dictionary = get_dictionary()
     table, count, _, err, epos, etag = _scan.scan(
         buf, start, len(buf), ts.syntax, dictionary.sq_tags, stop, after, opts.cp246,
-        opts.max_depth, known_tags=dictionary.known_tags, assume_even=opts.assume_even_length)
+        opts.max_depth, known_tags=dictionary.known_tags, assume_even=opts.assume_even_length,
+        dictionary_vr=opts.ignore_explicit_vr)
     ds = FileDataset(Source(buf, table, keep, opts.ignore_explicit_vr), 0, count, file_meta=meta,
                      preamble=preamble, transfer_syntax=ts,
                      filename=name)
