@@ -151,6 +151,8 @@ def read_options_from(opts: Options):
         assume_even_length=opts.odd_length_even,
         ignore_explicit_vr=not opts.use_explicit_vr,
         use_meta_length=opts.use_meta_length,
+        convert_un=opts.convert_un,
+        illegal_obow_as_sequence=opts.illegal_obow_conv,
         zlib_deflate=opts.zlib_input,
         data_correction=opts.data_correction,
     )

@@ -149,7 +149,8 @@ cdef class _Table:
 def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
          const uint32_t[::1] sq_tags, uint32_t stop_tag=0xFFFFFFFF, bint stop_after=False,
          bint cp246=True, Py_ssize_t max_depth=10000, uint32_t stop_below=0,
-         const uint32_t[::1] known_tags=None, bint assume_even=False, bint dictionary_vr=False):
+         const uint32_t[::1] known_tags=None, bint assume_even=False, bint dictionary_vr=False,
+         bint obow_as_sequence=False):
     """Scan ``buf[start:end]`` as a data set in ``syntax`` (a ``SYN_*`` value).
 
     ``sq_tags``: sorted public tags whose dictionary VR is SQ, and ``known_tags`` all public
@@ -159,6 +160,8 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
     below it. ``cp246``: read explicit UN of undefined length as an implicit VR sequence
     (CP-246). ``assume_even``: an odd length is one byte short (dcmdump +ae).
     ``dictionary_vr``: a tag the dictionary calls SQ is a sequence whatever VR is stored (-ev).
+    ``obow_as_sequence``: an OB/OW element of undefined length other than Pixel Data is read
+    as a sequence (+oi) rather than rejected.
 
     Leniency follows DCMTK: an item longer than its defined-length sequence ends with the
     sequence; an undefined-length sequence or item may run past a defined-length container,
@@ -260,7 +263,7 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
                 length += 1
             dict_sq = dictionary_vr and vr and in_sorted(sq_tags, tag)
             kind = K_SEQUENCE if dict_sq else element_kind(tag, vr, length, cp246, sq_tags,
-                                                           known_tags)
+                                                           known_tags, obow_as_sequence)
             if kind < 0:
                 error = E_UNDEFINED_LENGTH
                 err_pos = hdr
@@ -351,7 +354,8 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
 
 
 cdef inline int element_kind(uint32_t tag, uint16_t vr, uint32_t length, bint cp246,
-                             const uint32_t[::1] sq_tags, const uint32_t[::1] known_tags) noexcept:
+                             const uint32_t[::1] sq_tags, const uint32_t[::1] known_tags,
+                             bint obow_as_sequence) noexcept:
     """K_ELEMENT, K_SEQUENCE or K_PIXSEQ for an element header; -1 for an illegal undefined length."""
     if vr == 0x5351:
         return K_SEQUENCE
@@ -370,6 +374,8 @@ cdef inline int element_kind(uint32_t tag, uint16_t vr, uint32_t length, bint cp
         return K_SEQUENCE
     if tag == PIXEL_DATA:
         return K_PIXSEQ
+    if obow_as_sequence and (vr == 0x4F42 or vr == 0x4F57):
+        return K_SEQUENCE
     return -1
 
 

@@ -16,6 +16,7 @@ _PIXEL_REPRESENTATION = 0x00280103
 # groups that may not appear in a stored data set: command, meta (outside the meta header), reserved
 _INVALID_GROUPS = frozenset({0x0000, 0x0001, 0x0002, 0x0003, 0x0005, 0x0007, 0xFFFF})
 _VR_BY_CODE = {vr_code(vr): vr for vr in ALL_VRS}
+_UN_CODE = vr_code("UN")
 # 'xs' attributes whose VR follows Pixel Representation; other 'xs' (LUT descriptors) stay as read
 _SIGNED_LIKE_PIXELS = frozenset({0x00280104, 0x00280105, 0x00280106, 0x00280107, 0x00280108,
                                  0x00280109, 0x00280110, 0x00280111, 0x00280120, 0x00280121})
@@ -24,14 +25,15 @@ _SIGNED_LIKE_PIXELS = frozenset({0x00280104, 0x00280105, 0x00280106, 0x00280107,
 class Source:
     """A scanned buffer: the bytes (often an mmap) and the element table over them."""
 
-    __slots__ = ("buf", "rows", "_keepalive", "dictionary_vr")
+    __slots__ = ("buf", "rows", "_keepalive", "dictionary_vr", "convert_un")
 
     def __init__(self, buf: memoryview, rows, keepalive: Any = None,
-                 dictionary_vr: bool = False) -> None:
+                 dictionary_vr: bool = False, convert_un: bool = False) -> None:
         self.buf = buf
         self.rows = rows
         self._keepalive = keepalive
         self.dictionary_vr = dictionary_vr   # -ev: the dictionary's VR wins over the stored one
+        self.convert_un = convert_un         # +uc: so it does over a stored UN
 
     def value_bytes(self, row: int) -> memoryview:
         start = int(self.rows[row, C_VAL])
@@ -42,7 +44,7 @@ class Source:
         if rows[row, 7] == K_SEQUENCE:
             return "SQ"
         code = rows[row, C_VR]
-        if code and not self.dictionary_vr:
+        if code and not (self.dictionary_vr or self.convert_un and code == _UN_CODE):
             return _VR_BY_CODE.get(code, "??")
         tag = rows[row, C_TAG]
         entry = get_dictionary().find(tag, creator)

@@ -48,6 +48,8 @@ class ReadOptions:
     cp246: bool = True               # +ui: undefined-length UN as an implicit VR sequence
     assume_even_length: bool = False  # +ae: an odd length is one byte short
     ignore_explicit_vr: bool = False  # -ev: prefer the dictionary's VR
+    convert_un: bool = False         # +uc: a defined-length UN becomes the dictionary's VR
+    illegal_obow_as_sequence: bool = False  # +oi: undefined-length OB/OW (not pixels) as SQ
     use_meta_length: bool = True     # +ml / -ml (accepted; the meta header always ends at its
                                      # last group 0002 element, whatever its group length says)
     zlib_deflate: bool = False       # +bz: deflated data with a zlib header
@@ -151,8 +153,9 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
     table, count, _, err, epos, etag = _scan.scan(
         buf, start, len(buf), ts.syntax, dictionary.sq_tags, stop, after, opts.cp246,
         opts.max_depth, known_tags=dictionary.known_tags, assume_even=opts.assume_even_length,
-        dictionary_vr=opts.ignore_explicit_vr)
-    ds = FileDataset(Source(buf, table, keep, opts.ignore_explicit_vr), 0, count, file_meta=meta,
+        dictionary_vr=opts.ignore_explicit_vr, obow_as_sequence=opts.illegal_obow_as_sequence)
+    ds = FileDataset(Source(buf, table, keep, opts.ignore_explicit_vr, opts.convert_un), 0, count,
+                     file_meta=meta,
                      preamble=preamble, transfer_syntax=ts,
                      filename=name)
     ds.__dict__["has_meta"] = has_preamble
