@@ -60,6 +60,9 @@ OPTION_SETS = [
     OptionSet("+ae", ("+ae",)),
     OptionSet("-ev", ("-ev",)),
     OptionSet("+ui", ("+ui",)),
+    OptionSet("-ui", ("-ui",)),
+    OptionSet("+uc", ("+uc",)),
+    OptionSet("+oi", ("+oi",)),
 ]
 # only run on single files (not batched): command-line errors
 SINGLE_ONLY = [

@@ -150,7 +150,7 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
          const uint32_t[::1] sq_tags, uint32_t stop_tag=0xFFFFFFFF, bint stop_after=False,
          bint cp246=True, Py_ssize_t max_depth=10000, uint32_t stop_below=0,
          const uint32_t[::1] known_tags=None, bint assume_even=False, bint dictionary_vr=False,
-         bint obow_as_sequence=False):
+         bint obow_as_sequence=False, bint convert_un=False):
     """Scan ``buf[start:end]`` as a data set in ``syntax`` (a ``SYN_*`` value).
 
     ``sq_tags``: sorted public tags whose dictionary VR is SQ, and ``known_tags`` all public
@@ -161,7 +161,8 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
     (CP-246). ``assume_even``: an odd length is one byte short (dcmdump +ae).
     ``dictionary_vr``: a tag the dictionary calls SQ is a sequence whatever VR is stored (-ev).
     ``obow_as_sequence``: an OB/OW element of undefined length other than Pixel Data is read
-    as a sequence (+oi) rather than rejected.
+    as a sequence (+oi) rather than rejected. ``convert_un``: a UN element the dictionary calls
+    SQ is read as an implicit VR sequence (+uc).
 
     Leniency follows DCMTK: an item longer than its defined-length sequence ends with the
     sequence; an undefined-length sequence or item may run past a defined-length container,
@@ -187,7 +188,7 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
     cdef uint16_t vr
     cdef Py_ssize_t hdr, row, limit, fend
     cdef int syn, frame, kind
-    cdef bint little, explicit, dict_sq
+    cdef bint little, explicit, dict_sq, un_sq
     stack[0, 0] = F_DATASET
     stack[0, 1] = end
     stack[0, 2] = -1
@@ -262,8 +263,9 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
             if assume_even and length != UNDEF and length & 1:
                 length += 1
             dict_sq = dictionary_vr and vr and in_sorted(sq_tags, tag)
-            kind = K_SEQUENCE if dict_sq else element_kind(tag, vr, length, cp246, sq_tags,
-                                                           known_tags, obow_as_sequence)
+            un_sq = convert_un and vr == 0x554E and in_sorted(sq_tags, tag)
+            kind = K_SEQUENCE if dict_sq or un_sq else element_kind(
+                tag, vr, length, cp246, sq_tags, known_tags, obow_as_sequence)
             if kind < 0:
                 error = E_UNDEFINED_LENGTH
                 err_pos = hdr
@@ -287,7 +289,7 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
                     late_error, late_pos, late_tag = E_PAST_END, hdr, tag
                 flen = <uint32_t>(limit - pos)
             # an explicit UN sequence (CP-246) holds implicit VR little endian items
-            syn = SYN_IMPLICIT_LE if vr == 0x554E and cp246 and not dict_sq else syn
+            syn = SYN_IMPLICIT_LE if vr == 0x554E and (cp246 or un_sq) and not dict_sq else syn
         else:
             # inside a sequence or a pixel sequence: items and the sequence delimiter only
             length = rd32(p + pos + 4, little)

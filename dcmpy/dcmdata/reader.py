@@ -153,7 +153,8 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
     table, count, _, err, epos, etag = _scan.scan(
         buf, start, len(buf), ts.syntax, dictionary.sq_tags, stop, after, opts.cp246,
         opts.max_depth, known_tags=dictionary.known_tags, assume_even=opts.assume_even_length,
-        dictionary_vr=opts.ignore_explicit_vr, obow_as_sequence=opts.illegal_obow_as_sequence)
+        dictionary_vr=opts.ignore_explicit_vr, obow_as_sequence=opts.illegal_obow_as_sequence,
+        convert_un=opts.convert_un)
     ds = FileDataset(Source(buf, table, keep, opts.ignore_explicit_vr, opts.convert_un), 0, count,
                      file_meta=meta,
                      preamble=preamble, transfer_syntax=ts,
