@@ -120,8 +120,7 @@ class Dataset:
         if isinstance(entry, Element):
             return entry
         src = self._src
-        creator = self._creator(tag) if is_private(tag) else None
-        vr = src.vr_of(entry, creator)
+        vr = src.vr_of(entry, self._creator(tag) if tag & 0x10000 else None)
         if vr == "xs" and tag in _SIGNED_LIKE_PIXELS and not src.rows[entry, C_VR]:
             vr = {0: "US", 1: "SS"}.get(self._us_value(_PIXEL_REPRESENTATION), "xs")
         elif vr == "ox":
@@ -220,14 +219,17 @@ class Dataset:
 
     # -- keywords -----------------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
-        if name[:1].isupper():
-            tag = get_dictionary().tag_for_name(name)
-            if tag is not None:
-                entry = self._entry(tag)
-                if entry is None:
-                    raise AttributeError(f"data set has no element {name}")
-                return self._materialize(tag, entry).value
-        raise AttributeError(name)
+        tag = get_dictionary().tag_for_name(name) if name[:1].isupper() else None
+        if tag is None:
+            raise AttributeError(name)
+        entry = self._elems.get(tag)
+        if entry is None:
+            entry = self._entry(tag)
+            if entry is None:
+                raise AttributeError(f"data set has no element {name}")
+        if entry.__class__ is not int:
+            return entry.value
+        return self._materialize(tag, entry).value
 
     def __setattr__(self, name: str, value: Any) -> None:
         tag = get_dictionary().tag_for_name(name) if name[:1].isupper() else None

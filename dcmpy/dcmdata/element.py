@@ -102,9 +102,13 @@ class Element:
         if length == UNDEFINED:
             return src.fragments(row)
         start = rows[row, C_VAL]
-        charsets = self._charsets() if vr in TEXT_VRS else ()
-        return values.decode(src.buf[start:start + length], vr, rows[row, C_SYN] != SYN_EXPLICIT_BE,
-                             charsets)
+        raw = src.buf[start:start + length]
+        charsets = ()
+        if vr in TEXT_VRS:
+            raw = bytes(raw)
+            if not raw.isascii() or b"\x1b" in raw:     # plain ASCII needs no character set
+                charsets = self._charsets()
+        return values.decode(raw, vr, rows[row, C_SYN] != SYN_EXPLICIT_BE, charsets)
 
     @property
     def vm(self) -> int:
