@@ -153,6 +153,11 @@ def read_options_from(opts: Options):
         use_meta_length=opts.use_meta_length,
         convert_un=opts.convert_un,
         illegal_obow_as_sequence=opts.illegal_obow_conv,
+        illegal_voi_as_sequence=opts.illegal_voi_conv,
+        replace_wrong_delimiters=opts.replace_delim,
+        nonstandard_vr_implicit=opts.nonstandard_vr_implicit,
+        explicit_length_pixels=opts.use_expl_pixdata,
+        ignore_parse_errors=opts.ignore_parse_errors,
         zlib_deflate=opts.zlib_input,
         data_correction=opts.data_correction,
     )

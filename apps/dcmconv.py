@@ -91,15 +91,18 @@ def build_app() -> App:
 
 
 def main(argv: list[str] | None = None) -> int:
-    opts = build_app().parse(argv)
+    app = build_app()
+    opts = app.parse(argv)
+    converting = opts.charset is not None
+    app.check_dependence("--transliterate", "one of the --convert-to-xxx options",
+                         converting or not opts.transliterate)
+    app.check_dependence("--discard-illegal", "one of the --convert-to-xxx options",
+                         converting or not opts.discard_illegal)
     from dcmpy.dcmdata.reader import DicomError, dcmread
     from dcmpy.dcmdata.writer import DicomWriteError, WriteOptions, dcmwrite
 
     if opts.write_xfer == "ge":
         log.fatal("the private GE transfer syntax (+tg) is not supported")
-        return 1
-    if opts.charset is not None and opts.charset != "ISO_IR 192":
-        log.fatal("character set conversion to '%s' is not supported yet (only +U8)", opts.charset)
         return 1
     try:
         ds = dcmread(opts.dcmfile_in, read_options_from(opts))
@@ -109,9 +112,16 @@ def main(argv: list[str] | None = None) -> int:
     except DicomError as exc:
         log.fatal("%s: reading file: %s", exc, opts.dcmfile_in)
         return 1
-    if opts.charset == "ISO_IR 192":
-        from dcmpy.dcmdata.charconv import convert_to_utf8
-        convert_to_utf8(ds)
+    if converting:
+        from dcmpy.dcmdata.charconv import CharsetConversionError, convert_charset
+        try:
+            convert_charset(ds, opts.charset, transliterate=bool(opts.transliterate),
+                            discard=bool(opts.discard_illegal))
+        except CharsetConversionError as exc:
+            if exc.warning:
+                log.warn("%s", exc.warning)
+            log.fatal("%s: processing file: %s", exc, opts.dcmfile_in)
+            return 1
     if opts.no_invalid_groups:
         ds.remove_invalid_groups()
     write = WriteOptions(

@@ -32,11 +32,12 @@ DEF ITEM = 0xFFFEE000
 DEF ITEM_DELIM = 0xFFFEE00D
 DEF SEQ_DELIM = 0xFFFEE0DD
 DEF PIXEL_DATA = 0x7FE00010
+DEF VOI_LUT_SEQUENCE = 0x00283010
 DEF UNDEF = 0xFFFFFFFF
 
 # error codes
 (E_NONE, E_TRUNCATED, E_PAST_END, E_BAD_ITEM, E_DEPTH, E_MISSING_DELIM, E_MISSING_ITEM_DELIM,
- E_STRAY, E_UNDEFINED_LENGTH) = range(9)
+ E_STRAY, E_UNDEFINED_LENGTH, E_ILLEGAL_VOI) = range(10)
 ERROR_TEXT = {
     E_TRUNCATED: "premature end of data in element header",
     E_PAST_END: "value length exceeds the end of its item, sequence or the data",
@@ -46,6 +47,7 @@ ERROR_TEXT = {
     E_MISSING_ITEM_DELIM: "Item Delimitation Item missing",
     E_STRAY: "item or delimiter outside a sequence",
     E_UNDEFINED_LENGTH: "illegal undefined length for this element",
+    E_ILLEGAL_VOI: "VOI LUT Sequence stored as OW (read it with +vi)",
 }
 
 
@@ -150,7 +152,8 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
          const uint32_t[::1] sq_tags, uint32_t stop_tag=0xFFFFFFFF, bint stop_after=False,
          bint cp246=True, Py_ssize_t max_depth=10000, uint32_t stop_below=0,
          const uint32_t[::1] known_tags=None, bint assume_even=False, bint dictionary_vr=False,
-         bint obow_as_sequence=False, bint convert_un=False):
+         bint obow_as_sequence=False, bint convert_un=False, bint replace_delim=False,
+         bint nonstandard_implicit=False, bint voi_as_sequence=False):
     """Scan ``buf[start:end]`` as a data set in ``syntax`` (a ``SYN_*`` value).
 
     ``sq_tags``: sorted public tags whose dictionary VR is SQ, and ``known_tags`` all public
@@ -162,7 +165,11 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
     ``dictionary_vr``: a tag the dictionary calls SQ is a sequence whatever VR is stored (-ev).
     ``obow_as_sequence``: an OB/OW element of undefined length other than Pixel Data is read
     as a sequence (+oi) rather than rejected. ``convert_un``: a UN element the dictionary calls
-    SQ is read as an implicit VR sequence (+uc).
+    SQ is read as an implicit VR sequence (+uc). ``replace_delim``: a sequence delimiter ending
+    an item, or an item delimiter ending a sequence, is taken for the right one (+rd).
+    ``nonstandard_implicit``: an element whose VR is not a standard one is read as implicit VR
+    little endian (-vr). ``voi_as_sequence``: a VOI LUT Sequence stored as OW is read as the
+    sequence it is (+vi); otherwise it is an error, as DCMTK's default.
 
     Leniency follows DCMTK: an item longer than its defined-length sequence ends with the
     sequence; an undefined-length sequence or item may run past a defined-length container,
@@ -236,6 +243,13 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
                     table.rows[row, 8] = pos
                     sp -= 1
                     continue
+                if tag == SEQ_DELIM and fend < 0 and sp > 0 and replace_delim:
+                    pos += 8            # +rd: a sequence delimiter where the item's belongs
+                    row = stack[sp, 2]
+                    table.rows[row, 5] = table.n
+                    table.rows[row, 8] = pos
+                    sp -= 1
+                    continue
                 error = E_MISSING_ITEM_DELIM if tag == SEQ_DELIM and sp > 0 else E_STRAY
                 err_pos = pos
                 err_tag = tag
@@ -245,7 +259,11 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
                 break
             if explicit:
                 vr = (p[pos + 4] << 8) | p[pos + 5]
-                if uses_long_length(vr):
+                if nonstandard_implicit and not known_vr(vr):
+                    vr = 0              # -vr: read this element as implicit VR little endian
+                    length = rd32(p + pos + 4, True)
+                    pos += 8
+                elif uses_long_length(vr):
                     if pos + 12 > end:
                         error = E_TRUNCATED
                         err_pos = pos
@@ -266,6 +284,13 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
             un_sq = convert_un and vr == 0x554E and in_sorted(sq_tags, tag)
             kind = K_SEQUENCE if dict_sq or un_sq else element_kind(
                 tag, vr, length, cp246, sq_tags, known_tags, obow_as_sequence)
+            if tag == VOI_LUT_SEQUENCE and vr == 0x4F57 and length != UNDEF:
+                if not voi_as_sequence:
+                    error = E_ILLEGAL_VOI
+                    err_pos = hdr
+                    err_tag = tag
+                    break
+                kind = K_SEQUENCE
             if kind < 0:
                 error = E_UNDEFINED_LENGTH
                 err_pos = hdr
@@ -293,7 +318,7 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
         else:
             # inside a sequence or a pixel sequence: items and the sequence delimiter only
             length = rd32(p + pos + 4, little)
-            if tag == SEQ_DELIM:
+            if tag == SEQ_DELIM or (tag == ITEM_DELIM and replace_delim and frame == F_SEQ):
                 pos += 8
                 row = stack[sp, 2]
                 table.rows[row, 5] = table.n

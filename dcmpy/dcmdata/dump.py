@@ -402,7 +402,7 @@ def dump_files(files: list[str], out, options: DumpOptions, read_options, print_
         if ds.transfer_syntax is not None and ds.transfer_syntax.deflated:
             # a deflated stream is read whole: nothing is left unloaded
             opts = replace(opts, load_limit=None)
-        dumper = Dumper(opts)
+        dumper = Dumper(opts, correct=read_options.data_correction)
         lines = dumper.file_lines(ds, dataset_only=read_options.read_mode == "dataset")
         first = next(lines, None)
         if first is None:

@@ -9,15 +9,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Union
 
+from .._diag import warn
 from .._ext import scan as _scan
+from .._ext.scan import find_row
 from .dataset import Dataset, FileDataset, Source
 from .dictionary import get_dictionary
-from .tag import TRANSFER_SYNTAX_UID, tag_str
+from .tag import PIXEL_DATA, TRANSFER_SYNTAX_UID, tag_str
 from . import xfer
 
 PathOrBuffer = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes]]
 
 _META_END = 0x00030000
+_EXPLICIT_PIXELS = 100       # our own code, next to the scanner's E_* ones
+_ERROR_TEXT = {**_scan.ERROR_TEXT,
+               _EXPLICIT_PIXELS: "explicit length pixel data in an encapsulated transfer syntax "
+                                 "(read it with +pe)"}
 _STOP_PIXELS = 0x7FE00010
 
 
@@ -50,6 +56,11 @@ class ReadOptions:
     ignore_explicit_vr: bool = False  # -ev: prefer the dictionary's VR
     convert_un: bool = False         # +uc: a defined-length UN becomes the dictionary's VR
     illegal_obow_as_sequence: bool = False  # +oi: undefined-length OB/OW (not pixels) as SQ
+    illegal_voi_as_sequence: bool = False   # +vi: a VOI LUT Sequence stored as OW read as SQ
+    replace_wrong_delimiters: bool = False  # +rd
+    nonstandard_vr_implicit: bool = False   # -vr: a non-standard VR: read that element implicit
+    explicit_length_pixels: bool = False    # +pe: accept explicit-length pixel data when encapsulated
+    ignore_parse_errors: bool = False       # +Ep: keep what was read, warn instead of failing
     use_meta_length: bool = True     # +ml / -ml (accepted; the meta header always ends at its
                                      # last group 0002 element, whatever its group length says)
     zlib_deflate: bool = False       # +bz: deflated data with a zlib header
@@ -154,16 +165,30 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
         buf, start, len(buf), ts.syntax, dictionary.sq_tags, stop, after, opts.cp246,
         opts.max_depth, known_tags=dictionary.known_tags, assume_even=opts.assume_even_length,
         dictionary_vr=opts.ignore_explicit_vr, obow_as_sequence=opts.illegal_obow_as_sequence,
-        convert_un=opts.convert_un)
+        convert_un=opts.convert_un, replace_delim=opts.replace_wrong_delimiters,
+        nonstandard_implicit=opts.nonstandard_vr_implicit, voi_as_sequence=opts.illegal_voi_as_sequence)
     ds = FileDataset(Source(buf, table, keep, opts.ignore_explicit_vr, opts.convert_un), 0, count,
                      file_meta=meta,
                      preamble=preamble, transfer_syntax=ts,
                      filename=name)
     ds.__dict__["has_meta"] = has_preamble
+    if not err and ts.encapsulated and not opts.explicit_length_pixels:
+        row = find_row(table, 0, count, PIXEL_DATA)
+        if row >= 0 and table[row, 4] != _scan.UNDEFINED:
+            err, epos, etag = _EXPLICIT_PIXELS, table[row, 2], PIXEL_DATA
     if err:
         ds.__dict__["read_error"] = (err, epos, etag)
-        raise DicomError(_scan.ERROR_TEXT.get(err, "parse error"), epos, etag, ds)
+        error = DicomError(_ERROR_TEXT.get(err, "parse error"), epos, etag, ds)
+        if not (opts.ignore_parse_errors and _recoverable(err, etag)):
+            raise error
+        warn(__name__, "parsing stopped at a stray delimiter: %s", error)
     return ds
+
+
+def _recoverable(err: int, tag: int) -> bool:
+    """What +Ep recovers from, as DCMTK: a stray delimiter or item in the top-level data set ends
+    the data set there. Errors inside sequences and values cut short stay errors."""
+    return err == _scan.E_STRAY and tag in (0xFFFEE0DD, 0xFFFEE000)
 
 
 _DEFAULT_OPTIONS = ReadOptions()
