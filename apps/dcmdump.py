@@ -83,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
             log.warn("unrecognized tag name: '%s'", text)     # DCMTK warns, then gives up
             return 1
         search.append(tag)
+    if opts.color:
+        log.warn("--print-color is not supported yet: printing without ANSI colours")
+    if opts.maxlength_seq:
+        log.warn("--maxlength-seq is not supported yet: private elements are read as the "
+                 "dictionary says")
     files = collect_input_files(opts, TOOL)
     if not files:
         log.fatal("no input files to be dumped")
