@@ -1,10 +1,9 @@
 """dcmdump: dump DICOM files and data sets as text, exactly as DCMTK's dcmdump prints them."""
 from __future__ import annotations
 
-import os
 import sys
 
-from dcmpy.apps._cmdline import App, Int, log, run
+from dcmpy.apps._cmdline import App, log, run
 from dcmpy.apps._files import collect_input_files, read_options_from, add_input_options
 
 TOOL = "dcmdump"

@@ -14,7 +14,6 @@ pydicom's ``CT_small.dcm``:
 from __future__ import annotations
 
 import os
-import struct
 import sys
 import time
 import tracemalloc
@@ -38,8 +37,8 @@ from dcmpy import DicomError, ReadOptions  # noqa: E402
 # Byte builders (shared with the other tests that craft files)
 
 from dicombytes import (CONTENT_SEQ, DEFLATED, EXPLICIT_BE, EXPLICIT_LE, IMPLICIT_LE,  # noqa: E402
-                        LONG_VRS, PATIENT_ID, PATIENT_NAME, PIXEL_DATA, REF_IMAGE_SEQ, RLE, UNDEF,
-                        delim, el, item, meta, part10, seq, tag_bytes, ui)
+                        PATIENT_ID, PATIENT_NAME, PIXEL_DATA, REF_IMAGE_SEQ, RLE, UNDEF,
+                        delim, el, item, meta, part10, seq, ui)
 
 
 def patient(implicit: bool = False, big: bool = False) -> bytes:
@@ -146,7 +145,6 @@ class Case:
 
 def _cases() -> list[Case]:
     P = patient()
-    PI = patient(implicit=True)
     STUDY = el(0x00200010, b"SH", b"STUDY1")
     tiny = el(0x00080016, b"UI", ui("1.2.3")) + el(0x00091010, b"OB", b"", length=0xFFFFFFF0)
     tiny += b"\0" * (100 - len(tiny))

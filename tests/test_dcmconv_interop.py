@@ -8,7 +8,6 @@ class UID / version name (and so in the group length). A few cases also run thro
 from __future__ import annotations
 
 import subprocess
-import sys
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path

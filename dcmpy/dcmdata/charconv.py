@@ -10,9 +10,10 @@ dcmconv +U8 / +L1 / +A7 / +C:
   left alone. Empty data sets are left alone entirely. Source and target being the same set
   does not skip the conversion (invalid UTF-8 stays an error for +U8 of an ISO_IR 192 file).
 * A value is taken as DCMTK holds it in memory: an odd-length value gets a NUL appended (as read),
-  then trailing spaces are removed. If the converted bytes equal these, the element is untouched
-  (it keeps its stored bytes). Otherwise it is replaced by the converted bytes, padded
-  with one space to even length; embedded or trailing NULs are kept.
+  then trailing spaces are removed. It is replaced by the converted bytes, padded with one space
+  to even length; embedded or trailing NULs are kept. If the converted bytes equal the value as
+  held in memory, dcmdump +U8 still prints the element with its stored length, while dcmconv
+  writes the value as held in memory (trailing spaces gone): ``keep_unchanged`` chooses.
 * The top-level (0008,0005) is then set to the target term (inserted if absent, an empty one is
   replaced); for ASCII (+A7, ``+C ""``, ``+C "ISO_IR 6"``) it is removed instead.
   A DICOMDIR (Media Storage SOP Class = Media Storage Directory Storage) has no SOP Common
@@ -293,7 +294,15 @@ def _charset_element(target: _Target) -> Element:
     return Element(SPECIFIC_CHARACTER_SET, "CS", value)
 
 
-def _plan_item(ds: Dataset, terms: tuple[str, ...], target: _Target, changes: list) -> None:
+def _as_loaded(data: bytes) -> bytes:
+    """A text value as DCMTK holds it once loaded: odd ones NUL-padded, trailing spaces removed."""
+    if len(data) % 2:
+        data += b"\0"
+    return data.rstrip(b" ")
+
+
+def _plan_item(ds: Dataset, terms: tuple[str, ...], target: _Target, changes: list,
+               keep_unchanged: bool) -> None:
     """Append (dataset, tag, element or None to delete) for ``ds`` converted from ``terms``."""
     for elem in ds:
         vr = elem.vr
@@ -301,16 +310,16 @@ def _plan_item(ds: Dataset, terms: tuple[str, ...], target: _Target, changes: li
             for item in elem.value:
                 own = item.get(SPECIFIC_CHARACTER_SET)
                 if own is None:
-                    _plan_item(item, terms, target, changes)
+                    _plan_item(item, terms, target, changes, keep_unchanged)
                     continue
                 item_terms = _terms(own)
                 if not item_terms:         # empty: inherit, and leave it (as DCMTK does)
-                    _plan_item(item, terms, target, changes)
+                    _plan_item(item, terms, target, changes, keep_unchanged)
                     continue
                 _check_terms(item_terms)
                 changes.append((item, SPECIFIC_CHARACTER_SET,
                                 _charset_element(target) if target.terms else None))
-                _plan_item(item, item_terms, target, changes)
+                _plan_item(item, item_terms, target, changes, keep_unchanged)
             continue
         if vr not in TEXT_VRS or (elem.is_raw and elem.undefined_length):
             continue
@@ -318,14 +327,18 @@ def _plan_item(ds: Dataset, terms: tuple[str, ...], target: _Target, changes: li
         if not data:
             continue
         out = _convert_value(data, terms, vr, elem.tag, target)
-        if out is not None:
-            if len(out) % 2:
-                out += b" "
+        if out is None:
+            if keep_unchanged:
+                continue
+            out = _as_loaded(data)
+        if len(out) % 2:
+            out += b" "
+        if out != data:
             changes.append((ds, elem.tag, EncodedElement(elem.tag, vr, out, target.charsets)))
 
 
 def convert_charset(ds: Dataset, target: str | Sequence[str], transliterate: bool = False,
-                    discard: bool = False) -> None:
+                    discard: bool = False, *, keep_unchanged: bool = False) -> None:
     """Re-encode every value affected by (0008,0005) in the ``target`` set and declare it, in place.
 
     ``target`` is what :func:`target_terms` accepts (``'ISO_IR 100'``, ``''`` for ASCII,
@@ -333,6 +346,12 @@ def convert_charset(ds: Dataset, target: str | Sequence[str], transliterate: boo
     represent by similar-looking ones; ``discard`` drops them (with both: approximated where
     possible, dropped otherwise). Raises :class:`CharsetConversionError` (leaving ``ds``
     unchanged) when a value cannot be converted or a character set is unknown.
+
+    Every converted element is stored as DCMTK writes it after the conversion: the value as
+    loaded (odd ones NUL-padded, trailing spaces removed), converted, padded with a space to
+    even length; so a value the conversion does not change loses its trailing spaces too (as in
+    DCMTK's dcmconv output). With ``keep_unchanged`` such elements keep their stored bytes (what
+    DCMTK's dcmdump +U8 shows: it prints their length as read).
     """
     goal = _Target(target_terms(target), transliterate, discard)
     if not len(ds):
@@ -341,7 +360,7 @@ def convert_charset(ds: Dataset, target: str | Sequence[str], transliterate: boo
     terms = () if dicomdir else _terms(ds.get(SPECIFIC_CHARACTER_SET))
     _check_terms(terms)
     changes: list[tuple[Dataset, int, Element | None]] = []
-    _plan_item(ds, terms, goal, changes)
+    _plan_item(ds, terms, goal, changes, keep_unchanged)
     if not dicomdir:
         changes.append((ds, SPECIFIC_CHARACTER_SET, _charset_element(goal) if goal.terms else None))
     for where, tag, elem in changes:
@@ -351,10 +370,12 @@ def convert_charset(ds: Dataset, target: str | Sequence[str], transliterate: boo
             del where[tag]
 
 
-def convert_to_utf8(ds: Dataset) -> None:
+def convert_to_utf8(ds: Dataset, *, keep_unchanged: bool = True) -> None:
     """Re-encode every value affected by (0008,0005) as UTF-8 and declare ISO_IR 192, in place.
 
-    Raises :class:`CharsetConversionError` (leaving ``ds`` unchanged) when a value cannot be
-    converted or (0008,0005) names an unknown character set.
+    :func:`convert_charset` to ``ISO_IR 192``; by default for showing (dcmdump +U8), with
+    ``keep_unchanged=False`` for writing (dcmconv +U8). Raises :class:`CharsetConversionError`
+    (leaving ``ds`` unchanged) when a value cannot be converted or (0008,0005) names an unknown
+    character set.
     """
-    convert_charset(ds, UTF8)
+    convert_charset(ds, UTF8, keep_unchanged=keep_unchanged)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from .._ext.scan import (C_END, C_LEN, C_NEXT, C_TAG, C_VAL, C_VR, K_ITEM, K_PIXITEM, K_SEQUENCE,
+from .._ext.scan import (C_LEN, C_NEXT, C_TAG, C_VAL, C_VR, K_ITEM, K_PIXITEM, K_SEQUENCE,
                          UNDEFINED, children, find_row)
 from .dictionary import get_dictionary
 from .element import Element, Fragments
@@ -272,9 +272,6 @@ class Dataset:
     def item_length(self) -> int:
         """Stored length of the item this data set was read from (``0xFFFFFFFF`` undefined)."""
         return int(self._src.rows[self.item_row, C_LEN]) if self.item_row >= 0 else -1
-
-    def item_end(self) -> int:
-        return int(self._src.rows[self.item_row, C_END]) if self.item_row >= 0 else -1
 
     def __repr__(self) -> str:
         return f"<Dataset with {len(self)} elements>"

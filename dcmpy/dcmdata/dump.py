@@ -209,7 +209,7 @@ class Dumper:
             items = elem.value
             undefined = elem.undefined_length if elem.is_raw else False
             kind = "undefined" if undefined else "explicit"
-            length = UNDEFINED if undefined else self._sq_length(elem)
+            length = UNDEFINED if undefined else max(elem.stored_length, 0)
             yield from self._line(depth, here, tag, elem.vr, f"(Sequence with {kind} length #={len(items)})",
                                   length, 1, name)
             record = tag == _DIRECTORY_RECORD_SEQUENCE
@@ -304,9 +304,6 @@ class Dumper:
             if entry is not None and entry.vr == "up":
                 return "up"
         return elem.vr
-
-    def _sq_length(self, elem: Element) -> int:
-        return elem.stored_length if elem.is_raw else 0
 
     def _value_text(self, elem: Element, raw, vr: str, ds: Dataset) -> tuple[str, int]:
         if len(raw) == 0:

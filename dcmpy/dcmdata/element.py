@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._ext.scan import C_LEN, C_SYN, C_VAL, K_ITEM, K_PIXITEM, SYN_EXPLICIT_BE, UNDEFINED
+from .._ext.scan import C_LEN, C_SYN, C_VAL, SYN_EXPLICIT_BE, UNDEFINED
 from . import values
 from .tag import tag_str
 from .vr import TEXT_VRS
@@ -152,22 +152,8 @@ class Element:
 
 
 class Fragments(list):
-    """The items of an encapsulated pixel data element: the offset table first, then fragments."""
-
-    @property
-    def offset_table(self) -> bytes:
-        return bytes(self[0]) if self else b""
-
-
-def fragment_rows(rows, first: int, stop: int) -> list[int]:
-    """Row indices of pixel items (or items) directly below a container row."""
-    out = []
-    i = first
-    while i < stop:
-        if rows[i, 7] in (K_PIXITEM, K_ITEM):
-            out.append(i)
-        i = rows[i, 5]
-    return out
+    """The items of an encapsulated pixel data element: the Basic Offset Table first, then the
+    fragments, each a zero-copy view of the stored bytes."""
 
 
 class EncodedElement(Element):

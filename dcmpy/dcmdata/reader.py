@@ -6,7 +6,6 @@ import mmap
 import os
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Union
 
 from .._diag import warn
@@ -254,4 +253,4 @@ def is_dicom_file(path: str | os.PathLike) -> bool:
     return len(head) == 132 and head[128:] == b"DICM"
 
 
-__all__ = ["DicomError", "ReadOptions", "dcmread", "read_file", "is_dicom_file", "Path"]
+__all__ = ["DicomError", "ReadOptions", "dcmread", "read_file", "is_dicom_file"]
