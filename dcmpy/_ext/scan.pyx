@@ -227,6 +227,8 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
             error = E_TRUNCATED
             err_pos = pos
             err_tag = 0
+            if pos + 4 <= end:          # name the element whose header is cut short
+                err_tag = (<uint32_t>rd16(p + pos, little) << 16) | rd16(p + pos + 2, little)
             break
         hdr = pos
         tag = (<uint32_t>rd16(p + pos, little) << 16) | rd16(p + pos + 2, little)

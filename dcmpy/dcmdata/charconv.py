@@ -34,6 +34,8 @@ Deliberate differences (DCMTK 3.6.7 bugs or limits):
   as target; the Debian build of DCMTK refuses them (its iconv lacks the tables) and refuses
   any ISO 2022 target. A target whose value 1 is a multi-byte set (``ISO 2022 IR 87``) gets an
   empty value 1 (``\\ISO 2022 IR 87``: ASCII in G0), as PS3.3 C.12.1.1.2 requires.
+* ISO_IR 13 as target: DCMTK encodes with iconv's Shift_JIS, so kanji or Cyrillic become
+  two-byte Shift_JIS codes that ISO_IR 13 (JIS X 0201 only) does not have; we refuse them.
 * Transliteration (-Ct) and discarding (-Cd): the Debian build of DCMTK refuses both
   (``Conversion flags not supported by the underlying implementation``). We do them as GNU
   libiconv's ``//TRANSLIT`` and ``//IGNORE`` do: -Ct replaces a character the target cannot
@@ -150,7 +152,8 @@ def target_terms(target: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def _iconv_name(terms: tuple[str, ...]) -> str:
-    return _ICONV_NAMES.get("\\".join(terms), "\\".join(terms))
+    joined = "\\".join(terms)
+    return _ICONV_NAMES.get(joined, joined.lstrip("\\"))
 
 
 def _is_dicomdir(ds: Dataset) -> bool:
