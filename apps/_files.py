@@ -87,6 +87,9 @@ def _parser_options(app: App) -> None:
     _flag_pair(app, "convert_un",
                ("-uc", "--retain-un", "retain elements as UN (default)"),
                ("+uc", "--convert-un", "convert to real VR if known"), False)
+    # +sq is what the scanner always does: a private element of undefined length read with
+    # implicit VR is a sequence (DCMTK's default -sq would reject one whose private dictionary
+    # VR is not SQ; the scanner does not consult the private dictionary)
     sub("handling of private max-length elements (implicit VR):")
     _flag_pair(app, "maxlength_seq",
                ("-sq", "--maxlength-dict", "read as defined in dictionary (default)"),

@@ -84,9 +84,6 @@ def main(argv: list[str] | None = None) -> int:
         search.append(tag)
     if opts.color:
         log.warn("--print-color is not supported yet: printing without ANSI colours")
-    if opts.maxlength_seq:
-        log.warn("--maxlength-seq is not supported yet: private elements are read as the "
-                 "dictionary says")
     files = collect_input_files(opts, TOOL)
     if not files:
         log.fatal("no input files to be dumped")
