@@ -6,7 +6,6 @@ converts with the top-level set) we convert, and the result must decode to what 
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
