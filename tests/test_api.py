@@ -137,3 +137,21 @@ def test_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(Exception):
         dcmwrite(out, ds, WriteOptions(transfer_syntax="1.2.840.10008.1.2"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_header_scan_reads_only_the_head_when_it_can(tmp_path):
+    """A header scan parses the first bytes alone when the stop tag lies within them, and the
+    whole file when it does not (a large element before the stop tag): same values either way."""
+    ds = dcmread(CT)
+    ds.add_new(0x00091010, "OB", b"\0" * 40000)       # pushes (0010,0020) past the first 16 kB
+    ds.add_new(0x00090010, "LO", "PADDING CREATOR")
+    far = tmp_path / "far.dcm"
+    dcmwrite(far, ds)
+    for path in (CT, far):
+        head = dcmread(path, ReadOptions(stop_after=0x0020000D))
+        full = dcmread(path)
+        for tag in (0x00100020, 0x0020000D, 0x00080018):
+            assert head[tag].value == full[tag].value
+        assert 0x7FE00010 not in head
+    assert len(dcmread(CT, ReadOptions(stop_after=0x0020000D)).source.buf) == 16384
+    assert len(dcmread(far, ReadOptions(stop_after=0x0020000D)).source.buf) == far.stat().st_size

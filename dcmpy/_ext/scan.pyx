@@ -182,7 +182,8 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
     cdef const uint8_t *p = &buf[0] if buf.shape[0] else NULL
     if end > buf.shape[0]:
         end = buf.shape[0]
-    cdef _Table table = _Table((end - start) // 24 + 16)
+    # start small (a header scan stops early; a large block would go through mmap), grow by doubling
+    cdef _Table table = _Table(min((end - start) // 24 + 16, 256))
     cdef Py_ssize_t pos = start
     cdef Py_ssize_t cap = 64
     # the stack: frame kind, end offset (-1 = undefined), container row, syntax

@@ -129,11 +129,49 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
     opts = options or _DEFAULT_OPTIONS
     if stop_before_pixels and opts.stop_before is None:
         opts = ReadOptions(**{**_asdict(opts), "stop_before": _STOP_PIXELS})
+    if (opts.stop_after is not None or opts.stop_before is not None) \
+            and isinstance(source, (str, os.PathLike)):
+        ds = _read_head(os.fspath(source), opts)
+        if ds is not None:
+            return ds
     buf, keep, name = _open(source)
+    return _parse(buf, keep, name, opts)[0]
+
+
+_HEAD = 16384   # what a header scan reads first
+
+
+def _read_head(name: str, opts: ReadOptions) -> FileDataset | None:
+    """A header scan reads the file's first bytes only, when its stop tag lies within them.
+
+    None means the caller must map the whole file (the stop tag lies further on, the data set is
+    deflated, or the head has a problem that the whole file may not have).
+    """
+    fd = os.open(name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        data = os.read(fd, _HEAD)
+    except IsADirectoryError:
+        return None
+    finally:
+        os.close(fd)
+    if len(data) < _HEAD:           # that is the whole file
+        return _parse(memoryview(data), data, name, opts)[0]
+    try:
+        ds, end = _parse(memoryview(data), data, name, opts)
+    except DicomError:
+        return None
+    if ds.transfer_syntax.deflated or end >= len(data):
+        return None
+    return ds
+
+
+def _parse(buf: memoryview, keep: object, name: str | None,
+           opts: ReadOptions) -> tuple[FileDataset, int]:
+    """Parse a whole file (or a head of it): the data set and where the scan stopped."""
     size = len(buf)
     has_preamble = size >= 132 and buf[128:132] == b"DICM"
     if size == 0 and opts.read_mode == "dataset":
-        return FileDataset(transfer_syntax=xfer.EXPLICIT_LE, filename=name)
+        return FileDataset(transfer_syntax=xfer.EXPLICIT_LE, filename=name), 0
     if size == 0 or (has_preamble and size == 132):
         empty = FileDataset(file_meta=Dataset(), transfer_syntax=xfer.EXPLICIT_LE, filename=name)
         empty.__dict__["has_meta"] = True
@@ -160,7 +198,7 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
     else:
         stop, after = (0xFFFFFFFF if opts.stop_before is None else opts.stop_before), False
     dictionary = get_dictionary()
-    table, count, _, err, epos, etag = _scan.scan(
+    table, count, end, err, epos, etag = _scan.scan(
         buf, start, len(buf), ts.syntax, dictionary.sq_tags, stop, after, opts.cp246,
         opts.max_depth, known_tags=dictionary.known_tags, assume_even=opts.assume_even_length,
         dictionary_vr=opts.ignore_explicit_vr, obow_as_sequence=opts.illegal_obow_as_sequence,
@@ -181,7 +219,7 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
         if not (opts.ignore_parse_errors and _recoverable(err, etag)):
             raise error
         warn(__name__, "parsing stopped at a stray delimiter: %s", error)
-    return ds
+    return ds, end
 
 
 def _recoverable(err: int, tag: int) -> bool:
