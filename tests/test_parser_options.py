@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import dcmtk_cmd, our_cmd, run
-from dicombytes import PATIENT_ID, PATIENT_NAME, PIXEL_DATA, REF_IMAGE_SEQ, UNDEF, delim, el, item, part10
+from dicombytes import (PATIENT_ID, PATIENT_NAME, PIXEL_DATA, REF_IMAGE_SEQ, UNDEF, delim, el, item,
+                        part10, seq)
 
 RLE = "1.2.840.10008.1.2.5"
 VOI_LUT_SEQ = 0x00283010
@@ -68,3 +69,26 @@ def test_cases_need_their_option(tmp_path):
         plain, opted = run(dcmtk_cmd("dcmdump", [path])), run(dcmtk_cmd("dcmdump", [*option, path]))
         assert (plain.stdout, plain.rc) != (opted.stdout, opted.rc), case
 
+
+
+STRICT_REFUSES = {
+    "odd_length": part10(NAME + el(PATIENT_ID, "LO", b"123")),
+    "nonstandard_vr": part10(NAME + el(PATIENT_ID, b"\x01\xff", b"12345678")),
+    "item_longer_than_sequence": part10(seq(REF_IMAGE_SEQ, [item(NAME, length=len(NAME) + 40)]) + ID),
+    "stray_item_delimiter": part10(NAME + delim(0xFFFEE00D) + ID),
+}
+
+
+@pytest.mark.parametrize("case", list(STRICT_REFUSES))
+def test_strict_reading_refuses_what_dcmtk_accepts(case, tmp_path):
+    """ReadOptions(strict=True): each file is read by default (as DCMTK reads it) and refused
+    strictly, with an error naming offset and tag."""
+    import dcmpy
+    data = STRICT_REFUSES[case]
+    path = tmp_path / f"{case}.dcm"
+    path.write_bytes(data)
+    assert run(dcmtk_cmd("dcmdump", [path])).rc == 0
+    dcmpy.dcmread(data)
+    with pytest.raises(dcmpy.DicomError) as info:
+        dcmpy.dcmread(data, dcmpy.ReadOptions(strict=True))
+    assert info.value.tag is not None and info.value.offset is not None

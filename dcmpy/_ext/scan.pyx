@@ -37,7 +37,7 @@ DEF UNDEF = 0xFFFFFFFF
 
 # error codes
 (E_NONE, E_TRUNCATED, E_PAST_END, E_BAD_ITEM, E_DEPTH, E_MISSING_DELIM, E_MISSING_ITEM_DELIM,
- E_STRAY, E_UNDEFINED_LENGTH, E_ILLEGAL_VOI) = range(10)
+ E_STRAY, E_UNDEFINED_LENGTH, E_ILLEGAL_VOI, E_STRICT) = range(11)
 ERROR_TEXT = {
     E_TRUNCATED: "premature end of data in element header",
     E_PAST_END: "value length exceeds the end of its item, sequence or the data",
@@ -48,6 +48,8 @@ ERROR_TEXT = {
     E_STRAY: "item or delimiter outside a sequence",
     E_UNDEFINED_LENGTH: "illegal undefined length for this element",
     E_ILLEGAL_VOI: "VOI LUT Sequence stored as OW (read it with +vi)",
+    E_STRICT: "not valid DICOM (odd length, non-standard VR or inconsistent lengths); "
+              "read without strict to accept it",
 }
 
 
@@ -153,7 +155,7 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
          bint cp246=True, Py_ssize_t max_depth=10000, uint32_t stop_below=0,
          const uint32_t[::1] known_tags=None, bint assume_even=False, bint dictionary_vr=False,
          bint obow_as_sequence=False, bint convert_un=False, bint replace_delim=False,
-         bint nonstandard_implicit=False, bint voi_as_sequence=False):
+         bint nonstandard_implicit=False, bint voi_as_sequence=False, bint strict=False):
     """Scan ``buf[start:end]`` as a data set in ``syntax`` (a ``SYN_*`` value).
 
     ``sq_tags``: sorted public tags whose dictionary VR is SQ, and ``known_tags`` all public
@@ -169,7 +171,9 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
     an item, or an item delimiter ending a sequence, is taken for the right one (+rd).
     ``nonstandard_implicit``: an element whose VR is not a standard one is read as implicit VR
     little endian (-vr). ``voi_as_sequence``: a VOI LUT Sequence stored as OW is read as the
-    sequence it is (+vi); otherwise it is an error, as DCMTK's default.
+    sequence it is (+vi); otherwise it is an error, as DCMTK's default. ``strict``: none of the
+    leniencies: odd lengths, non-standard VRs, items longer than their sequence, children
+    running past their container and stray item delimiters are errors (``E_STRICT``).
 
     Leniency follows DCMTK: an item longer than its defined-length sequence ends with the
     sequence; an undefined-length sequence or item may run past a defined-length container,
@@ -219,6 +223,9 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
                 break
             # a defined-length container ends here (or later, if an undefined-length child
             # ran past its end: DCMTK reads that child whole)
+            if strict and pos > limit:
+                error, err_pos, err_tag = E_STRICT, pos, <uint32_t>table.rows[stack[sp, 2], 0]
+                break
             row = stack[sp, 2]
             table.rows[row, 5] = table.n
             table.rows[row, 8] = pos
@@ -236,7 +243,7 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
 
         if frame == F_DATASET:
             if (tag >> 16) == 0xFFFE:
-                if tag == ITEM_DELIM and sp == 0:
+                if tag == ITEM_DELIM and sp == 0 and not strict:
                     pos += 8            # a stray item delimiter at the top level: skipped
                     continue
                 if tag == ITEM_DELIM and fend < 0:
@@ -283,6 +290,9 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
                 pos += 8
             if assume_even and length != UNDEF and length & 1:
                 length += 1
+            if strict and ((length != UNDEF and length & 1) or (vr and not known_vr(vr))):
+                error, err_pos, err_tag = E_STRICT, hdr, tag
+                break
             dict_sq = dictionary_vr and vr and in_sorted(sq_tags, tag)
             un_sq = convert_un and vr == 0x554E and in_sorted(sq_tags, tag)
             kind = K_SEQUENCE if dict_sq or un_sq else element_kind(
@@ -340,6 +350,9 @@ def scan(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, int syntax,
                     error = E_PAST_END
                     err_pos = hdr
                     err_tag = tag
+                    break
+                if strict:
+                    error, err_pos, err_tag = E_STRICT, hdr, tag
                     break
                 flen = <uint32_t>(limit - pos)   # an item longer than its sequence: cut there
             if frame == F_PIXSEQ:

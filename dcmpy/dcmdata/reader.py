@@ -60,6 +60,7 @@ class ReadOptions:
     nonstandard_vr_implicit: bool = False   # -vr: a non-standard VR: read that element implicit
     explicit_length_pixels: bool = False    # +pe: accept explicit-length pixel data when encapsulated
     ignore_parse_errors: bool = False       # +Ep: keep what was read, warn instead of failing
+    strict: bool = False             # refuse what DCMTK reads leniently (odd lengths, bad VRs, ...)
     use_meta_length: bool = True     # +ml / -ml (accepted; the meta header always ends at its
                                      # last group 0002 element, whatever its group length says)
     zlib_deflate: bool = False       # +bz: deflated data with a zlib header
@@ -203,7 +204,8 @@ def _parse(buf: memoryview, keep: object, name: str | None,
         opts.max_depth, known_tags=dictionary.known_tags, assume_even=opts.assume_even_length,
         dictionary_vr=opts.ignore_explicit_vr, obow_as_sequence=opts.illegal_obow_as_sequence,
         convert_un=opts.convert_un, replace_delim=opts.replace_wrong_delimiters,
-        nonstandard_implicit=opts.nonstandard_vr_implicit, voi_as_sequence=opts.illegal_voi_as_sequence)
+        nonstandard_implicit=opts.nonstandard_vr_implicit, voi_as_sequence=opts.illegal_voi_as_sequence,
+        strict=opts.strict)
     ds = FileDataset(Source(buf, table, keep, opts.ignore_explicit_vr, opts.convert_un), 0, count,
                      file_meta=meta,
                      preamble=preamble, transfer_syntax=ts,
