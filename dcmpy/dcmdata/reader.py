@@ -5,7 +5,7 @@ import errno
 import mmap
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Union
 
 from .._diag import warn
@@ -23,7 +23,6 @@ _EXPLICIT_PIXELS = 100       # our own code, next to the scanner's E_* ones
 _ERROR_TEXT = {**_scan.ERROR_TEXT,
                _EXPLICIT_PIXELS: "explicit length pixel data in an encapsulated transfer syntax "
                                  "(read it with +pe)"}
-_STOP_PIXELS = 0x7FE00010
 
 
 class DicomError(Exception):
@@ -129,7 +128,7 @@ def dcmread(source: PathOrBuffer, options: ReadOptions | None = None, *,
     """
     opts = options or _DEFAULT_OPTIONS
     if stop_before_pixels and opts.stop_before is None:
-        opts = ReadOptions(**{**_asdict(opts), "stop_before": _STOP_PIXELS})
+        opts = replace(opts, stop_before=PIXEL_DATA)
     if (opts.stop_after is not None or opts.stop_before is not None) \
             and isinstance(source, (str, os.PathLike)):
         ds = _read_head(os.fspath(source), opts)
@@ -272,10 +271,6 @@ def _inflate(buf: memoryview, start: int, opts: ReadOptions, meta: Dataset):
         raise DicomError(f"deflated data set inflates to more than {opts.max_inflated} bytes",
                          start, None, _partial(meta))
     return memoryview(inflated), 0, inflated
-
-
-def _asdict(opts: ReadOptions) -> dict:
-    return {f: getattr(opts, f) for f in opts.__dataclass_fields__}
 
 
 def read_file(source: PathOrBuffer, **kwargs) -> FileDataset:
