@@ -15,7 +15,6 @@ from typing import IO, Any, Iterable, Union
 
 from . import values, xfer
 from .dataset import Dataset, FileDataset
-from .dictionary import get_dictionary
 from .element import Element, EncodedElement
 from .tag import ITEM, ITEM_DELIMITATION, PIXEL_DATA, SEQUENCE_DELIMITATION
 from .uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
@@ -53,14 +52,13 @@ class _Encoder:
         self.encapsulated = syntax.encapsulated
         self.opts = opts
         self.end = "<" if self.little else ">"
-        self.dictionary = get_dictionary()
 
     def dataset(self, ds: Dataset, pad: tuple[int, int] | None = None) -> list:
         """Chunks of one data set; ``pad`` = (multiple, bytes before it) adds trailing padding.
 
         Group lengths: 'add' writes them for every group, 'recalc' for the groups that had one
-        (and, as DCMTK does, for new top-level padding when the last group had one), 'remove'
-        for none.
+        (and for new top-level padding when the last group had one: DCMTK's own rule for that
+        case is not pinned down), 'remove' for none.
         """
         groups: dict[int, list] = {}
         had_length: set[int] = set()
