@@ -339,7 +339,7 @@ def test_library_on_hostile_file(case: Case) -> None:
         check_error(result, len(case.data))
         if result.partial is not None:
             walk(result.partial)
-    assert time.perf_counter() - t0 < 5
+    assert time.perf_counter() - t0 < 60      # a hang guard, not a timing
     assert outcome == ("ok" if case.ok else "error"), f"{case.why}: {result}"
 
 
@@ -404,7 +404,7 @@ def test_deep_nesting_limit(implicit: bool, undefined: bool) -> None:
     assert outcome == "error"
     assert "nested too deeply" in str(exc)
     check_error(exc, len(data))
-    assert time.perf_counter() - t0 < 2
+    assert time.perf_counter() - t0 < 60      # a hang guard, not a timing
 
 
 @pytest.mark.parametrize("undefined", [False, True], ids=["defined", "undefined"])
@@ -419,7 +419,7 @@ def test_deep_nesting_below_limit(undefined: bool) -> None:
         depth += 1
     assert depth == 4_000
     assert ds[PATIENT_ID].value == "LEAF"   # text VR: looks up the inherited character set
-    assert time.perf_counter() - t0 < 10
+    assert time.perf_counter() - t0 < 60      # a hang guard, not a timing
 
 
 def test_max_depth_option() -> None:
@@ -528,7 +528,7 @@ def mutated(draw) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=400, deadline=1000, derandomize=True, database=None,
+@settings(max_examples=400, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(mutated())
 def test_mutated_real_files(data: bytes) -> None:

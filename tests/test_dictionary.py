@@ -168,20 +168,10 @@ def test_pydicom_entries_present(d):
     assert added > 50
 
 
-def test_find_is_cached_and_fast(d):
+def test_find_is_cached(d):
+    """Lookups are cached: the same entry object comes back (speed is measured in benchmarks/)."""
     assert d.find(0x00100010) is d.find(0x00100010)
     assert d.find(0x60020010) is d.find(0x60020010)
-    import time
-
-    tags = [e[0] << 16 | e[3] for e in d.entries()][:2000]
-    for t in tags:
-        d.find(t)
-    t0 = time.perf_counter()
-    for _ in range(10):
-        for t in tags:
-            d.find(t)
-    per_call = (time.perf_counter() - t0) / (10 * len(tags))
-    assert per_call < 5e-6
 
 
 # ---------------------------------------------------------------------------------------------- the files
