@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     read_opts = read_options_from(opts)
     out = sys.stdout.buffer
     return dump_files(files, out, dump_opts, read_opts, opts.print_filename,
-                      bool(opts.ignore_errors), opts.pixel_dir, TOOL)
+                      bool(opts.ignore_errors), opts.pixel_dir, log, TOOL)
 
 
 def entry() -> None:

@@ -359,10 +359,12 @@ class Dumper:
 
 
 def dump_files(files: list[str], out, options: DumpOptions, read_options, print_filename: str | None,
-               ignore_errors: bool, pixel_dir: str | None, tool: str = "dcmdump") -> int:
-    """dcmdump's main loop: read each file, print it to the binary stream ``out``; 0 or 1."""
+               ignore_errors: bool, pixel_dir: str | None, log, tool: str = "dcmdump") -> int:
+    """dcmdump's main loop: read each file, print it to the binary stream ``out``; 0 or 1.
+
+    ``log`` reports per-file problems (an object with ``warn``, ``error`` and ``fatal``).
+    """
     from .reader import DicomError, dcmread
-    from ..apps._cmdline import log
 
     status = 0
     shown = 0
