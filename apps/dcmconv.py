@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     app = build_app()
     opts = app.parse(argv)
     converting = opts.charset is not None
+    app.check_conflict("--padding-create", "--write-dataset",
+                       opts.write_mode == "dataset" and isinstance(opts.padding, tuple))
     app.check_dependence("--transliterate", "one of the --convert-to-xxx options",
                          converting or not opts.transliterate)
     app.check_dependence("--discard-illegal", "one of the --convert-to-xxx options",
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         explicit_lengths=opts.explicit_lengths,
         compression_level=opts.compression_level,
         new_vrs=opts.new_vrs,
-        padding="off" if opts.write_mode == "dataset" else opts.padding,
+        padding=opts.padding,       # -F keeps existing padding unless -p is given, as DCMTK
     )
     try:
         dcmwrite(opts.dcmfile_out, ds, write)

@@ -15,7 +15,7 @@ from typing import IO, Any, Iterable, Union
 
 from . import values, xfer
 from .dataset import Dataset, FileDataset
-from .element import Element, EncodedElement
+from .element import Element, EncodedElement, Fragments
 from .tag import ITEM, ITEM_DELIMITATION, PIXEL_DATA, SEQUENCE_DELIMITATION
 from .uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from .vr import LONG_VRS, pad_byte, swap_width
@@ -106,7 +106,7 @@ class _Encoder:
         vr = self._vr(elem)
         if vr == "SQ":
             return self.sequence(elem)
-        if elem.is_raw and elem.undefined_length:
+        if elem.is_raw and elem.undefined_length or isinstance(elem._value, Fragments):
             return self.encapsulated_pixels(elem, vr)
         data = self.value_bytes(elem, vr)
         if len(data) % 2:

@@ -1,0 +1,181 @@
+"""Changing the pixel encoding of a data set: compress, decompress, transcode.
+
+The data set is changed in place (Pixel Data, transfer syntax and the attributes that depend on
+the encoding) and returned; write it with ``dcmwrite``. A lossless change keeps the stored
+values bit-exact; the codecs live in ``dcmpy.codecs``.
+"""
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from . import xfer
+from .dataset import Dataset
+from .element import Element, Fragments
+from .pixels import (PixelDataError, PixelInfo, frame_bytes, is_encapsulated, native_pixels,
+                     transfer_syntax_of)
+from .tag import PIXEL_DATA
+from .uid import generate_uid
+
+
+def _set_syntax(ds: Dataset, ts: xfer.TransferSyntax) -> None:
+    if hasattr(ds, "file_meta"):
+        ds.__dict__["transfer_syntax"] = ts
+        if 0x00020010 in ds.file_meta:
+            ds.file_meta[0x00020010].value = ts.uid
+
+
+def _pixel_datasets(ds: Dataset) -> list[Dataset]:
+    """``ds`` and every item below it that holds Pixel Data (an Icon Image Sequence, say):
+    DCMTK's codecs convert them all."""
+    found = [ds] if PIXEL_DATA in ds else []
+    for elem in ds:
+        if elem.vr == "SQ":
+            for item in elem.value:
+                found.extend(_pixel_datasets(item))
+    return found
+
+
+def decompress(ds: Dataset, ts_uid: str = xfer.EXPLICIT_LE.uid, **codec_options: Any) -> Dataset:
+    """Replace encapsulated pixel data (also in nested items) by native pixel data, and set
+    ``ts_uid`` (an uncompressed syntax). Colour comes out interleaved (Planar Configuration 0).
+    """
+    target = _syntax(ts_uid)
+    if target.encapsulated:
+        raise PixelDataError(f"{target.name} is not an uncompressed transfer syntax")
+    source = transfer_syntax_of(ds).uid
+    for item in _pixel_datasets(ds):
+        if is_encapsulated(item):
+            _decompress_one(item, source, codec_options)
+    _set_syntax(ds, target)
+    return ds
+
+
+def _decompress_one(ds: Dataset, source: str, codec_options: dict) -> None:
+    import numpy as np
+    from ..codecs import decoder
+    info = PixelInfo.of(ds)
+    decode = decoder(source)
+    size = info.rows * info.columns * info.samples * info.bytes_per_sample
+    pixels = np.empty(size * info.frames + (size * info.frames) % 2, np.uint8)
+    pixels[-1:] = 0
+    for i in range(info.frames):
+        try:
+            frame = decode(frame_bytes(ds, i, info), info, **codec_options)
+        except PixelDataError as exc:
+            raise PixelDataError(f"frame {i + 1}: {exc}") from None
+        pixels[i * size:(i + 1) * size] = np.ascontiguousarray(frame).view(np.uint8).reshape(-1)
+    ds[PIXEL_DATA] = Element(PIXEL_DATA, "OW", pixels.view("<u2"))
+    if info.samples > 1:
+        ds.PlanarConfiguration = 0
+
+
+def compress(ds: Dataset, ts_uid: str, *, offset_table: bool = True,
+             fragment_size: int | None = None, **codec_options: Any) -> Dataset:
+    """Encode native pixel data into ``ts_uid``: one codestream per frame, in fragments of at
+    most ``fragment_size`` bytes (None: one fragment per frame), with a Basic Offset Table
+    unless ``offset_table`` is False."""
+    target = _syntax(ts_uid)
+    if not target.encapsulated:
+        raise PixelDataError(f"{target.name} is not a compressed transfer syntax")
+    if transfer_syntax_of(ds).uid == target.uid:
+        return ds
+    if transfer_syntax_of(ds).encapsulated:
+        decompress(ds)
+    for item in _pixel_datasets(ds):
+        _compress_one(item, target.uid, offset_table, fragment_size, codec_options)
+    _set_syntax(ds, target)
+    return ds
+
+
+def _compress_one(ds: Dataset, ts_uid: str, offset_table: bool, fragment_size: int | None,
+                  codec_options: dict) -> None:
+    from ..codecs import encoder
+    info = PixelInfo.of(ds)
+    encode = encoder(ts_uid)
+    raw = native_pixels(ds, info)
+    size = info.frame_size
+    frames = [encode(raw[i * size:(i + 1) * size], info, **codec_options)
+              for i in range(info.frames)]
+    ds[PIXEL_DATA] = Element(PIXEL_DATA, "OB", encapsulate(frames, offset_table, fragment_size))
+
+
+def transcode(ds: Dataset, ts_uid: str, **options: Any) -> Dataset:
+    """Bring ``ds`` into ``ts_uid``, compressing or decompressing the pixel data as needed."""
+    target = _syntax(ts_uid)
+    if PIXEL_DATA not in ds:
+        if target.encapsulated:
+            raise PixelDataError("a data set without pixel data cannot be compressed")
+        _set_syntax(ds, target)
+        return ds
+    if target.encapsulated:
+        return compress(ds, ts_uid, **options)
+    return decompress(ds, ts_uid, **options)
+
+
+def encapsulate(frames: list, offset_table: bool = True,
+                fragment_size: int | None = None) -> Fragments:
+    """Fragments for encapsulated Pixel Data: the Basic Offset Table item, then each frame in
+    one or more fragments of even length."""
+    if fragment_size is not None and (fragment_size < 2 or fragment_size % 2):
+        raise ValueError("fragment size must be an even number of bytes")
+    items: list[bytes] = []
+    offsets = []
+    pos = 0
+    for frame in frames:
+        offsets.append(pos)
+        data = bytes(frame) + (b"\0" if len(frame) % 2 else b"")
+        step = fragment_size or len(data) or 2
+        for start in range(0, max(len(data), 1), step):
+            piece = data[start:start + step]
+            items.append(piece)
+            pos += 8 + len(piece)
+    if pos > 0xFFFFFFFF and offset_table:
+        raise PixelDataError("frames too large for a Basic Offset Table; use an empty table")
+    bot = struct.pack(f"<{len(offsets)}I", *offsets) if offset_table else b""
+    return Fragments([bot, *items])
+
+
+def compression_ratio(ds: Dataset) -> float:
+    """Native pixel bytes over the bytes of the frames' codestreams (the offset table aside)."""
+    info = PixelInfo.of(ds)
+    stored = sum(len(f) for f in list(ds[PIXEL_DATA].value)[1:])
+    native = info.rows * info.columns * info.samples * info.bytes_per_sample * info.frames
+    return native / stored if stored else 0.0
+
+
+def derive(ds: Dataset, description: str | None = None,
+           purpose: tuple[str, str, str] | None = None, image_type: bool = True) -> None:
+    """Make ``ds`` a new instance derived from what it was, as DCMTK's codecs do when they
+    assign a new UID: Image Type DERIVED, a Source Image Sequence naming the predecessor (with
+    ``purpose`` as (code value, scheme, meaning)), ``description`` put before any previous
+    Derivation Description. Decompression leaves Image Type alone (``image_type=False``)."""
+    old_class = str(getattr(ds, "SOPClassUID", "") or "")
+    old_instance = str(getattr(ds, "SOPInstanceUID", "") or "")
+    uid = generate_uid()
+    ds.SOPInstanceUID = uid
+    if hasattr(ds, "file_meta") and 0x00020003 in ds.file_meta:
+        ds.file_meta[0x00020003].value = uid
+    if image_type:
+        old_type = getattr(ds, "ImageType", None) if "ImageType" in ds else None
+        values = list(old_type) if isinstance(old_type, (list, tuple)) else [old_type]
+        ds.ImageType = ["DERIVED", *values[1:]]
+    if description:
+        old = str(getattr(ds, "DerivationDescription", "") or "") if (
+            "DerivationDescription" in ds) else ""
+        ds.DerivationDescription = (f"{description} [{old}]" if old else description)[:1024]
+    item = Dataset()
+    item.ReferencedSOPClassUID = old_class
+    item.ReferencedSOPInstanceUID = old_instance
+    if purpose is not None:
+        code = Dataset()
+        code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = purpose
+        item.PurposeOfReferenceCodeSequence = [code]
+    ds.SourceImageSequence = [item]
+
+
+def _syntax(ts_uid: str) -> xfer.TransferSyntax:
+    ts = xfer.lookup(ts_uid)
+    if ts is None:
+        raise PixelDataError(f"unknown transfer syntax {ts_uid}")
+    return ts
