@@ -59,7 +59,7 @@ def add_encapsulation_options(app: App) -> None:
     app.option("+ua", "--uid-always", "always assign new UID", dest="new_uid")
 
 
-def add_output_encoding(app: App, *, dataset_padding: bool) -> None:
+def add_output_encoding(app: App, *, dataset_padding: bool, retain_note: bool = True) -> None:
     """VRs, group lengths, lengths and padding of the output (``dataset_padding``: the tool
     can write a bare data set, and padding is then off)."""
     app.subgroup("post-1993 value representations:")
@@ -81,7 +81,8 @@ def add_output_encoding(app: App, *, dataset_padding: bool) -> None:
                dest="explicit_lengths", const=False)
     if dataset_padding:
         app.subgroup("data set trailing padding (not with --write-dataset):")
-        retain = "do not change padding\n(default if not --write-dataset)"
+        retain = ("do not change padding\n(default if not --write-dataset)" if retain_note
+                  else "do not change padding (default)")
     else:
         app.subgroup("data set trailing padding:")
         retain = "do not change padding (default)"
@@ -94,10 +95,43 @@ def add_output_encoding(app: App, *, dataset_padding: bool) -> None:
                nargs=2, type=(Int(0), Int(0)), dest="padding")
 
 
+def add_decompressed_output(app: App, *, padding_default_note: bool = True) -> None:
+    """The output options of the decompressors: file format, syntax and encoding."""
+    app.group("output options:")
+    app.subgroup("output file format:")
+    app.option("+F", "--write-file", "write file format (default)", dest="write_meta",
+               default=True)
+    app.option("-F", "--write-dataset", "write data set without file meta information",
+               dest="write_meta", const=False)
+    app.subgroup("output transfer syntax:")
+    app.option("+te", "--write-xfer-little", "write with explicit VR little endian (default)",
+               dest="write_xfer", const="little", default="little")
+    app.option("+tb", "--write-xfer-big", "write with explicit VR big endian TS",
+               dest="write_xfer", const="big")
+    app.option("+ti", "--write-xfer-implicit", "write with implicit VR little endian TS",
+               dest="write_xfer", const="implicit")
+    add_output_encoding(app, dataset_padding=True, retain_note=padding_default_note)
+
+
+def parse_decompressor(app: App, argv: list[str] | None) -> Options:
+    opts = app.parse(argv)
+    app.check_conflict("--padding-create", "--write-dataset",
+                       not opts.write_meta and isinstance(opts.padding, tuple))
+    return opts
+
+
+def add_uid_options(app: App, heading: str = "SOP Instance UID:") -> None:
+    app.subgroup(heading)
+    app.option("+ud", "--uid-default", "keep same SOP Instance UID (default)", dest="new_uid",
+               const=False, default=False)
+    app.option("+ua", "--uid-always", "always assign new UID", dest="new_uid")
+
+
 def convert_file(opts: Options, process: Callable, out_ts: str | None,
-                 write_meta: bool = True) -> int:
+                 write_meta: bool = True, new_meta: bool = False) -> int:
     """Read ``opts.dcmfile_in``, call ``process(ds)``, write ``opts.dcmfile_out`` in
-    ``out_ts``; log DCMTK's verbose lines and its fatal errors; return the exit code."""
+    ``out_ts`` (``new_meta``: without the optional meta elements, as DCMTK's JPEG and JPEG-LS
+    decoders write); log DCMTK's verbose lines and its fatal errors; return the exit code."""
     from dcmpy.dcmdata.pixels import PixelDataError
     from dcmpy.dcmdata.reader import DicomError, ReadOptions, dcmread
     from dcmpy.dcmdata.writer import DicomWriteError, WriteOptions, dcmwrite
@@ -119,10 +153,10 @@ def convert_file(opts: Options, process: Callable, out_ts: str | None,
     except PixelDataError as exc:
         log.fatal("%s: %s", exc, opts.dcmfile_in)
         return 1
-    write = WriteOptions(transfer_syntax=out_ts, write_meta=write_meta,
+    write = WriteOptions(transfer_syntax=out_ts, write_meta=write_meta, new_meta=new_meta,
                          group_lengths=opts.group_lengths,
                          explicit_lengths=opts.explicit_lengths, new_vrs=opts.new_vrs,
-                         padding=opts.padding)
+                         padding=opts.padding, correct_strings=True)
     log.info("create output file %s", opts.dcmfile_out)
     try:
         dcmwrite(opts.dcmfile_out, ds, write)

@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         compression_level=opts.compression_level,
         new_vrs=opts.new_vrs,
         padding=opts.padding,       # -F keeps existing padding unless -p is given, as DCMTK
+        correct_strings=opts.data_correction,
     )
     try:
         dcmwrite(opts.dcmfile_out, ds, write)

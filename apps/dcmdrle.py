@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dcmpy.apps._cmdline import App, log, run
-from dcmpy.apps._codecapp import WRITE_TS, add_input_format, add_output_encoding, convert_file
+from dcmpy.apps._codecapp import (WRITE_TS, add_decompressed_output, add_input_format,
+                                  add_uid_options, convert_file, parse_decompressor)
 
 TOOL = "dcmdrle"
 
@@ -13,37 +14,18 @@ def build_app() -> App:
     app.param("dcmfile-out", "DICOM output filename")
     add_input_format(app, transfer_syntax=False)
     app.group("processing options:")
-    app.subgroup("SOP Instance UID:")
-    app.option("+ud", "--uid-default", "keep same SOP Instance UID (default)", dest="new_uid",
-               const=False, default=False)
-    app.option("+ua", "--uid-always", "always assign new UID", dest="new_uid")
+    add_uid_options(app)
     app.subgroup("RLE byte segment order:")
     app.option("+bd", "--byte-order-default", "most significant byte first (default)",
                dest="msb_first", default=True)
     app.option("+br", "--byte-order-reverse", "least significant byte first", dest="msb_first",
                const=False)
-    app.group("output options:")
-    app.subgroup("output file format:")
-    app.option("+F", "--write-file", "write file format (default)", dest="write_meta",
-               default=True)
-    app.option("-F", "--write-dataset", "write data set without file meta information",
-               dest="write_meta", const=False)
-    app.subgroup("output transfer syntax:")
-    app.option("+te", "--write-xfer-little", "write with explicit VR little endian (default)",
-               dest="write_xfer", const="little", default="little")
-    app.option("+tb", "--write-xfer-big", "write with explicit VR big endian TS",
-               dest="write_xfer", const="big")
-    app.option("+ti", "--write-xfer-implicit", "write with implicit VR little endian TS",
-               dest="write_xfer", const="implicit")
-    add_output_encoding(app, dataset_padding=True)
+    add_decompressed_output(app)
     return app
 
 
 def main(argv: list[str] | None = None) -> int:
-    app = build_app()
-    opts = app.parse(argv)
-    app.check_conflict("--padding-create", "--write-dataset",
-                       not opts.write_meta and isinstance(opts.padding, tuple))
+    opts = parse_decompressor(build_app(), argv)
     out_ts = WRITE_TS[opts.write_xfer]
 
     def process(ds) -> None:

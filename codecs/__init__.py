@@ -1,17 +1,19 @@
 """The codec registry: transfer syntax UID -> decoder and encoder, and what this machine has.
 
-A decoder takes one frame's codestream and the ``PixelInfo`` and returns the frame as a NumPy
-array of shape (rows, columns[, samples]); an encoder takes such an array (or native
-little-endian bytes) and returns the codestream. Each codec lives in its own module, imported
+A codec module has ``decode(data, info, **options)``, which takes one frame's codestream and the
+``PixelInfo`` and returns the frame as a NumPy array of shape (rows, columns[, samples]), and
+``encode(frame, info, **options)``, which takes such an array (or native little-endian bytes)
+and returns the codestream; ``decoded_photometric``/``encoded_photometric`` say what colour
+model comes out when it is not the one that went in. Each codec lives in its own module, imported
 only when first used, and names the library it needs when that library is missing.
 """
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
-from ..dcmdata.pixels import PixelDataError
+from ..dcmdata.pixels import PixelDataError, PixelInfo
 
 
 class CodecUnavailable(PixelDataError):
@@ -27,9 +29,18 @@ class CodecEntry:
 
 _RLE = CodecEntry("rle", "built in (dcmpy._ext.rle)", True)
 _NATIVE = CodecEntry("native", "built in", True)
+_JPEG = CodecEntry("jpeg", "libjpeg-turbo 3 (imagecodecs)", True)
+_JPEG_DECODE_ONLY = CodecEntry("jpeg", "libjpeg-turbo 3 (imagecodecs)", False)
+_JPEGLS = CodecEntry("jpegls", "CharLS 2 (Debian package libcharls2)", True)
 REGISTRY: dict[str, CodecEntry] = {
     "1.2.840.10008.1.2.5": _RLE,
     "1.2.840.10008.1.2.1.98": _NATIVE,
+    "1.2.840.10008.1.2.4.50": _JPEG,
+    "1.2.840.10008.1.2.4.51": _JPEG,
+    # the retired processes (lossy 12-bit variants, spectral selection, progressive): decode only
+    **{f"1.2.840.10008.1.2.4.{n}": _JPEG_DECODE_ONLY for n in range(52, 57)},
+    "1.2.840.10008.1.2.4.80": _JPEGLS,
+    "1.2.840.10008.1.2.4.81": _JPEGLS,
 }
 
 
@@ -62,6 +73,19 @@ def encoder(ts_uid: str) -> Callable:
     if not entry.encodes:
         raise CodecUnavailable(f"{entry.library} cannot encode {ts_uid}")
     return _module(ts_uid, entry).encode
+
+
+def decoded_photometric(ts_uid: str, info: PixelInfo, data: Any, **options: Any) -> str:
+    """The Photometric Interpretation of what ``decoder(ts_uid)`` returns for the frame
+    ``data`` of an image described by ``info``."""
+    func = getattr(_module(ts_uid, _entry(ts_uid)), "decoded_photometric", None)
+    return func(info, data, **options) if func else info.photometric
+
+
+def encoded_photometric(ts_uid: str, info: PixelInfo, **options: Any) -> str:
+    """The Photometric Interpretation of what ``encoder(ts_uid)`` writes for ``info``."""
+    func = getattr(_module(ts_uid, _entry(ts_uid)), "encoded_photometric", None)
+    return func(info, **options) if func else info.photometric
 
 
 def supported() -> dict[str, tuple[bool, bool, str]]:

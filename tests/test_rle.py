@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import corpus
-from conftest import dcmtk_cmd, run
+from codec_cases import before_padding, dataset_bytes, dump, files_in, names, without_uids
+from conftest import dcmtk_cmd, our_cmd, run
 from dcmpy import dcmread, dcmwrite
 from dcmpy._ext.rle import RLEError, decode_frame, encode_frame
 from dcmpy.apps import dcmcrle, dcmdrle
@@ -23,15 +24,6 @@ from dcmpy.dcmdata.pixels import PixelDataError, PixelInfo, native_pixels, pixel
 from dcmpy.dcmdata.transcode import compress, decompress
 
 RLE = "1.2.840.10008.1.2.5"
-
-
-def dataset_bytes(path: Path) -> bytes:
-    """The bytes after the meta header (or the whole file when it has none)."""
-    data = path.read_bytes()
-    if data[128:132] != b"DICM":
-        return data
-    meta_length = struct.unpack_from("<I", data, 140)[0]
-    return data[144 + meta_length:]
 
 
 def _uncompressed_pixel_files() -> list[Path]:
@@ -48,26 +40,11 @@ def _uncompressed_pixel_files() -> list[Path]:
     return files
 
 
-def _rle_files() -> list[Path]:
-    out = []
-    for path in corpus.corpus_files():
-        try:
-            if dcmread(path).transfer_syntax.uid == RLE:
-                out.append(path)
-        except Exception:
-            continue
-    return out
-
-
 UNCOMPRESSED = _uncompressed_pixel_files()
-RLE_FILES = _rle_files()
+RLE_FILES = files_in(RLE)
 
 
-def _ids(paths):
-    return [p.name for p in paths]
-
-
-@pytest.mark.parametrize("src", UNCOMPRESSED, ids=_ids(UNCOMPRESSED))
+@pytest.mark.parametrize("src", UNCOMPRESSED, ids=names(UNCOMPRESSED))
 def test_dcmcrle_matches_dcmtk(src: Path, tmp_path: Path) -> None:
     theirs, ours = tmp_path / "theirs.dcm", tmp_path / "ours.dcm"
     ref = run(dcmtk_cmd("dcmcrle", [src, theirs]))
@@ -81,7 +58,7 @@ def test_dcmcrle_matches_dcmtk(src: Path, tmp_path: Path) -> None:
     assert dataset_bytes(ours) == dataset_bytes(theirs)
 
 
-@pytest.mark.parametrize("src", UNCOMPRESSED, ids=_ids(UNCOMPRESSED))
+@pytest.mark.parametrize("src", UNCOMPRESSED, ids=names(UNCOMPRESSED))
 def test_round_trip_is_lossless(src: Path) -> None:
     ds = dcmread(src)
     try:
@@ -102,7 +79,7 @@ def test_round_trip_is_lossless(src: Path) -> None:
     np.testing.assert_array_equal(pixel_array(again), expected)
 
 
-@pytest.mark.parametrize("src", RLE_FILES, ids=_ids(RLE_FILES))
+@pytest.mark.parametrize("src", RLE_FILES, ids=names(RLE_FILES))
 def test_dcmdrle_matches_dcmtk(src: Path, tmp_path: Path) -> None:
     theirs, ours = tmp_path / "theirs.dcm", tmp_path / "ours.dcm"
     ref = run(dcmtk_cmd("dcmdrle", [src, theirs]))
@@ -111,7 +88,7 @@ def test_dcmdrle_matches_dcmtk(src: Path, tmp_path: Path) -> None:
     assert dataset_bytes(ours) == dataset_bytes(theirs)
 
 
-@pytest.mark.parametrize("src", RLE_FILES, ids=_ids(RLE_FILES))
+@pytest.mark.parametrize("src", RLE_FILES, ids=names(RLE_FILES))
 def test_decode_matches_pydicom(src: Path) -> None:
     import pydicom
     expected = pydicom.dcmread(src).pixel_array
@@ -121,18 +98,6 @@ def test_decode_matches_pydicom(src: Path) -> None:
 
 
 # -- options, against DCMTK ---------------------------------------------------------------
-def _strip_uids(text: str) -> str:
-    keep = [line for line in text.splitlines()
-            if not any(k in line for k in ("(0002,", "SOPInstanceUID", "MediaStorageSOPInst"))]
-    return "\n".join(keep)
-
-
-def _dump(path: Path) -> str:
-    result = run(dcmtk_cmd("dcmdump", [path]))
-    assert result.rc == 0, result.stderr
-    return result.stdout.decode("latin-1")
-
-
 CRLE_OPTIONS = [["+fs", "1"], ["-ot"], ["+cs"], ["+ua"], ["-e"], ["+g"], ["-g"], ["-u"],
                 ["+p", "64", "32"], ["-td"]]
 SOURCES = ["pd__CT_small.dcm", "pd__examples_rgb_color.dcm", "pd__rtdose.dcm", "pd__examples_overlay.dcm",
@@ -148,20 +113,16 @@ def test_dcmcrle_options(name: str, options: list[str], tmp_path: Path) -> None:
     assert ref.rc == 0, ref.stderr
     assert dcmcrle.main([*options, str(src), str(ours)]) == 0
     if "+cs" in options or "+ua" in options:
-        assert _strip_uids(_dump(ours)) == _strip_uids(_dump(theirs))
+        assert without_uids(dump(ours)) == without_uids(dump(theirs))
         old, new = dcmread(src).SOPInstanceUID, dcmread(ours).SOPInstanceUID
         assert new != old and dcmread(ours).SourceImageSequence[0].ReferencedSOPInstanceUID == old
     elif "+p" in options:
         # our meta header is longer (implementation UID), so the padding is shorter: the files
         # have the same size and the same data set up to the padding element
         assert ours.stat().st_size % 64 == 0
-        assert _before_padding(dataset_bytes(ours)) == _before_padding(dataset_bytes(theirs))
+        assert before_padding(dataset_bytes(ours)) == before_padding(dataset_bytes(theirs))
     else:
         assert dataset_bytes(ours) == dataset_bytes(theirs)
-
-
-def _before_padding(data: bytes) -> bytes:
-    return data[:max(data.rfind(b"\xfc\xff\xfc\xff"), data.rfind(b"\xff\xfc\xff\xfc"))]
 
 
 DRLE_OPTIONS = [["+tb"], ["+ti"], ["-F"], ["-F", "-p"], ["-e"], ["+g"], ["+ua"],
@@ -178,10 +139,10 @@ def test_dcmdrle_options(name: str, options: list[str], tmp_path: Path) -> None:
     assert ref.rc == 0, ref.stderr
     assert dcmdrle.main([*options, str(src), str(ours)]) == 0
     if "+ua" in options:
-        assert _strip_uids(_dump(ours)) == _strip_uids(_dump(theirs))
+        assert without_uids(dump(ours)) == without_uids(dump(theirs))
     elif "+p" in options:
         assert ours.stat().st_size % 64 == 0
-        assert _before_padding(dataset_bytes(ours)) == _before_padding(dataset_bytes(theirs))
+        assert before_padding(dataset_bytes(ours)) == before_padding(dataset_bytes(theirs))
     else:
         assert dataset_bytes(ours) == dataset_bytes(theirs)
 
@@ -202,7 +163,7 @@ def test_reverse_byte_order_segments(tmp_path: Path) -> None:
 def test_help_matches_dcmtk() -> None:
     for tool in ("dcmcrle", "dcmdrle"):
         theirs = run(dcmtk_cmd(tool, ["--help"])).stdout.decode().splitlines()[1:]
-        ours = run([*__import__("conftest").our_cmd(tool, ["--help"])]).stdout.decode()
+        ours = run(our_cmd(tool, ["--help"])).stdout.decode()
         assert ours.splitlines()[1:] == theirs
 
 

@@ -133,8 +133,10 @@ def is_encapsulated(ds: Dataset) -> bool:
 
 
 # -- encapsulated frames --------------------------------------------------------------------
-def frame_fragments(ds: Dataset, info: PixelInfo | None = None) -> list[list[memoryview]]:
-    """The fragments of every frame of encapsulated pixel data, grouped per frame."""
+def frame_fragments(ds: Dataset, info: PixelInfo | None = None,
+                    use_tables: bool = True) -> list[list[memoryview]]:
+    """The fragments of every frame of encapsulated pixel data, grouped per frame
+    (``use_tables=False`` ignores the offset tables, as ``dcmdjpls +io``)."""
     info = info or PixelInfo.of(ds)
     frags = list(pixel_element(ds).value)
     if not frags:
@@ -143,11 +145,11 @@ def frame_fragments(ds: Dataset, info: PixelInfo | None = None) -> list[list[mem
     if not data:
         raise PixelDataError("encapsulated pixel data has no fragments")
     starts = _item_starts(data)
-    eot = ds.get(EXTENDED_OFFSET_TABLE)
+    eot = ds.get(EXTENDED_OFFSET_TABLE) if use_tables else None
     if eot is not None and len(eot.raw):
         offsets = list(struct.unpack(f"<{len(eot.raw) // 8}Q", bytes(eot.raw)[:len(eot.raw) // 8 * 8]))
         return _group_by_offsets(data, starts, offsets, info.frames, "Extended Offset Table")
-    if len(bot):
+    if len(bot) and use_tables:
         if len(bot) % 4:
             raise PixelDataError(f"Basic Offset Table length {len(bot)} is not a multiple of 4")
         offsets = list(struct.unpack(f"<{len(bot) // 4}I", bytes(bot)))
@@ -196,7 +198,8 @@ def _group_by_markers(data: list, frames: int) -> list[list[memoryview]]:
     return groups
 
 
-def frame_bytes(ds: Dataset, index: int, info: PixelInfo | None = None) -> bytes | memoryview:
+def frame_bytes(ds: Dataset, index: int, info: PixelInfo | None = None,
+                use_tables: bool = True) -> bytes | memoryview:
     """The stored bytes of frame ``index`` (0-based): a codestream, or native pixels."""
     info = info or PixelInfo.of(ds)
     if not 0 <= index < info.frames:
@@ -204,7 +207,7 @@ def frame_bytes(ds: Dataset, index: int, info: PixelInfo | None = None) -> bytes
     elem = pixel_element(ds)
     value = elem.value
     if isinstance(value, Fragments):
-        parts = frame_fragments(ds, info)[index]
+        parts = frame_fragments(ds, info, use_tables)[index]
         return parts[0] if len(parts) == 1 else b"".join(bytes(p) for p in parts)
     if info.bits_allocated == 1:
         return native_pixels(ds, info)   # bit-packed frames need not start on a byte

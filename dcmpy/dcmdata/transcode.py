@@ -36,38 +36,66 @@ def _pixel_datasets(ds: Dataset) -> list[Dataset]:
     return found
 
 
-def decompress(ds: Dataset, ts_uid: str = xfer.EXPLICIT_LE.uid, **codec_options: Any) -> Dataset:
+_HARDCOPY_COLOR = "1.2.840.10008.5.1.1.30"
+# ultrasound images keep YBR_FULL by plane (PS3.3 C.8.5.6.1.16), as DCMTK's +pa decides
+_ULTRASOUND = frozenset({"1.2.840.10008.5.1.4.1.1.6.1", "1.2.840.10008.5.1.4.1.1.3.1",
+                         "1.2.840.10008.5.1.4.1.1.6", "1.2.840.10008.5.1.4.1.1.3"})
+
+
+def decompress(ds: Dataset, ts_uid: str = xfer.EXPLICIT_LE.uid, planar: Any = 0,
+               use_tables: bool = True, **codec_options: Any) -> Dataset:
     """Replace encapsulated pixel data (also in nested items) by native pixel data, and set
-    ``ts_uid`` (an uncompressed syntax). Colour comes out interleaved (Planar Configuration 0).
+    ``ts_uid`` (an uncompressed syntax).
+
+    Colour is stored by pixel (``planar=0``), by plane (1), as the Planar Configuration of the
+    compressed data set says (``"restore"``) or as DCMTK's ``+pa`` decides (``"auto"``: by
+    plane for YBR_FULL ultrasound and for Hardcopy Color images). ``use_tables=False`` finds the frames
+    without the offset tables; ``codec_options`` go to the decoder.
     """
     target = _syntax(ts_uid)
     if target.encapsulated:
         raise PixelDataError(f"{target.name} is not an uncompressed transfer syntax")
-    source = transfer_syntax_of(ds).uid
+    source = transfer_syntax_of(ds)
+    sop_class = str(getattr(ds, "SOPClassUID", "") or "") if "SOPClassUID" in ds else ""
     for item in _pixel_datasets(ds):
         if is_encapsulated(item):
-            _decompress_one(item, source, codec_options)
+            _decompress_one(item, source.uid, planar, sop_class, use_tables, codec_options)
+    if source.lossy:
+        ds.LossyImageCompression = "01"     # the pixels went through a lossy process
     _set_syntax(ds, target)
     return ds
 
 
-def _decompress_one(ds: Dataset, source: str, codec_options: dict) -> None:
+def _decompress_one(ds: Dataset, source: str, planar: Any, sop_class: str, use_tables: bool,
+                    codec_options: dict) -> None:
     import numpy as np
-    from ..codecs import decoder
+    from ..codecs import decoded_photometric, decoder
     info = PixelInfo.of(ds)
     decode = decoder(source)
+    photometric = decoded_photometric(source, info, frame_bytes(ds, 0, info, use_tables),
+                                      **codec_options)
+    if planar == "restore":
+        planar = int(info.planar)
+    elif planar == "auto":
+        planar = int(photometric == "YBR_FULL" and sop_class in _ULTRASOUND
+                     or sop_class == _HARDCOPY_COLOR)
+    by_plane = bool(planar) and info.samples > 1
     size = info.rows * info.columns * info.samples * info.bytes_per_sample
     pixels = np.empty(size * info.frames + (size * info.frames) % 2, np.uint8)
     pixels[-1:] = 0
     for i in range(info.frames):
         try:
-            frame = decode(frame_bytes(ds, i, info), info, **codec_options)
+            frame = decode(frame_bytes(ds, i, info, use_tables), info, **codec_options)
         except PixelDataError as exc:
             raise PixelDataError(f"frame {i + 1}: {exc}") from None
+        if by_plane:
+            frame = frame.transpose(2, 0, 1)
         pixels[i * size:(i + 1) * size] = np.ascontiguousarray(frame).view(np.uint8).reshape(-1)
     ds[PIXEL_DATA] = Element(PIXEL_DATA, "OW", pixels.view("<u2"))
     if info.samples > 1:
-        ds.PlanarConfiguration = 0
+        ds.PlanarConfiguration = int(by_plane)
+        if photometric != info.photometric:
+            ds.PhotometricInterpretation = photometric
 
 
 def compress(ds: Dataset, ts_uid: str, *, offset_table: bool = True,
@@ -90,7 +118,7 @@ def compress(ds: Dataset, ts_uid: str, *, offset_table: bool = True,
 
 def _compress_one(ds: Dataset, ts_uid: str, offset_table: bool, fragment_size: int | None,
                   codec_options: dict) -> None:
-    from ..codecs import encoder
+    from ..codecs import encoded_photometric, encoder
     info = PixelInfo.of(ds)
     encode = encoder(ts_uid)
     raw = native_pixels(ds, info)
@@ -98,6 +126,11 @@ def _compress_one(ds: Dataset, ts_uid: str, offset_table: bool, fragment_size: i
     frames = [encode(raw[i * size:(i + 1) * size], info, **codec_options)
               for i in range(info.frames)]
     ds[PIXEL_DATA] = Element(PIXEL_DATA, "OB", encapsulate(frames, offset_table, fragment_size))
+    photometric = encoded_photometric(ts_uid, info, **codec_options)
+    if photometric != info.photometric:
+        ds.PhotometricInterpretation = photometric
+        if info.samples > 1:
+            ds.PlanarConfiguration = 0
 
 
 def transcode(ds: Dataset, ts_uid: str, **options: Any) -> Dataset:

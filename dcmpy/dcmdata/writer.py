@@ -18,12 +18,12 @@ from .dataset import Dataset, FileDataset
 from .element import Element, EncodedElement, Fragments
 from .tag import ITEM, ITEM_DELIMITATION, PIXEL_DATA, SEQUENCE_DELIMITATION
 from .uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
-from .vr import LONG_VRS, pad_byte, swap_width
+from .vr import LONG_VRS, STRING_VRS, pad_byte, swap_width
 
 Target = Union[str, os.PathLike, IO[bytes], None]
 _UNDEF = 0xFFFFFFFF
 _PADDING = 0xFFFCFFFC
-_NEW_VRS = frozenset({"UN", "UT", "UC", "UR", "OD", "OL", "OV", "SV", "UV"})
+_NEW_VRS = frozenset({"UN", "UT", "UC", "UR", "OD", "OF", "OL", "OV", "SV", "UV"})
 
 
 class DicomWriteError(Exception):
@@ -41,6 +41,10 @@ class WriteOptions:
     new_meta: bool = False               # +Fm: write a new meta header, dropping optional 0002 elements
     new_vrs: bool = True                 # +u / -u: without, post-1993 VRs are written as OB
     padding: Any = "retain"              # -p= 'retain', -p 'off', +p (file_multiple, item_multiple)
+    correct_strings: bool = False        # DCMTK's data correction (+dc) of stored string values
+    update_meta: bool = True             # False: the SOP Class/Instance UIDs that file_meta
+                                         # holds win over the data set's (DCMTK's +F; True is
+                                         # its +Fu). Without new_meta, the version is kept.
 
 
 class _Encoder:
@@ -109,6 +113,8 @@ class _Encoder:
         if elem.is_raw and elem.undefined_length or isinstance(elem._value, Fragments):
             return self.encapsulated_pixels(elem, vr)
         data = self.value_bytes(elem, vr)
+        if self.opts.correct_strings and elem.is_raw and vr in STRING_VRS:
+            data = _corrected_string(data, vr)
         if len(data) % 2:
             # an odd value read from a file gets a NUL, as DCMTK's data correction gives it
             data = bytes(data) + (b"\0" if elem.is_raw else pad_byte(vr))
@@ -176,13 +182,27 @@ class _Encoder:
         return element
 
 
-def meta_header(ds: FileDataset, ts_uid: str, new_meta: bool = False) -> Dataset:
+def _corrected_string(data: Any, vr: str) -> Any:
+    """What DCMTK's data correction makes of a stored string: trailing spaces dropped (for UI,
+    every space and the trailing NULs), then padded to even length with the VR's pad byte."""
+    raw = bytes(data)
+    fixed = raw.replace(b" ", b"").rstrip(b"\0") if vr == "UI" else raw.rstrip(b" ")
+    if fixed == raw:
+        return data
+    return fixed + (pad_byte(vr) if len(fixed) % 2 else b"")
+
+
+def meta_header(ds: FileDataset, ts_uid: str, new_meta: bool = False,
+                update_meta: bool = True) -> Dataset:
     """The File Meta Information for ``ds`` written in ``ts_uid`` (PS3.10 7.1)."""
     old = ds.file_meta if isinstance(ds, FileDataset) else Dataset()
     meta = Dataset()
-    meta.add_new(0x00020001, "OB", b"\0\1")
+    meta.add_new(0x00020001, "OB", (not new_meta and _old_value(old, 0x00020001)) or b"\0\1")
     sop_class = ds.get(0x00080016)
     sop_inst = ds.get(0x00080018)
+    if not update_meta:
+        sop_class = _given(old, 0x00020002) or sop_class
+        sop_inst = _given(old, 0x00020003) or sop_inst
     meta.add_new(0x00020002, "UI", sop_class.value if sop_class is not None else
                  _old_value(old, 0x00020002))
     meta.add_new(0x00020003, "UI", sop_inst.value if sop_inst is not None else
@@ -195,6 +215,12 @@ def meta_header(ds: FileDataset, ts_uid: str, new_meta: bool = False) -> Dataset
             if elem.tag not in meta and elem.tag not in (0x00020000,):
                 meta[elem.tag] = Element(elem.tag, elem.vr, elem.value)
     return meta
+
+
+def _given(old: Dataset, tag: int) -> Element | None:
+    """The element of ``old`` if it has a value."""
+    elem = old.get(tag)
+    return elem if elem is not None and bytes(elem.raw).strip(b"\0 ") else None
 
 
 def _old_value(old: Dataset, tag: int) -> Any:
@@ -226,7 +252,7 @@ def encode_file(ds: Dataset, options: WriteOptions | None = None) -> list:
 
 def _meta_chunks(ds: Dataset, ts_uid: str, opts: WriteOptions) -> list:
     """Preamble, 'DICM' and the meta header with its group length."""
-    meta = meta_header(ds, ts_uid, opts.new_meta)
+    meta = meta_header(ds, ts_uid, opts.new_meta, opts.update_meta)
     meta_enc = _Encoder(xfer.EXPLICIT_LE, WriteOptions(group_lengths="remove"))
     meta_chunks = meta_enc.dataset(meta)
     size = sum(len(c) for c in meta_chunks)
