@@ -36,12 +36,16 @@ def add_input_format(app: App, *, transfer_syntax: bool) -> None:
                dest="read_xfer", const="implicit")
 
 
-def add_encapsulation_options(app: App) -> None:
-    """Fragmentation, offset table, SOP Class and SOP Instance UID (the compressors)."""
+def add_encapsulation_options(app: App, *, uid_default_lossy: bool = False) -> None:
+    """Fragmentation, offset table, SOP Class and SOP Instance UID (the compressors).
+
+    ``uid_default_lossy``: the JPEG tools' three UID choices (a new UID for lossy output by
+    default, ``new_uid`` 'default'/'always'/'never'), else dcmcrle's two (a bool)."""
     app.subgroup("pixel data fragmentation:")
     app.option("+ff", "--fragment-per-frame", "encode each frame as one fragment (default)",
                dest="fragment_kb", const=None, default=None)
-    app.option("+fs", "--fragment-size", "limit fragment size to s kbytes (non-standard)",
+    app.option("+fs", "--fragment-size", "limit fragment size to s kbytes"
+               + ("" if uid_default_lossy else " (non-standard)"),
                value="[s]ize: integer", type=Int(1), dest="fragment_kb")
     app.subgroup("basic offset table encoding:")
     app.option("+ot", "--offset-table-create", "create offset table (default)",
@@ -54,14 +58,23 @@ def add_encapsulation_options(app: App) -> None:
     app.option("+cs", "--class-sc", "convert to Secondary Capture Image\n(implies --uid-always)",
                dest="to_sc")
     app.subgroup("SOP Instance UID:")
+    if uid_default_lossy:
+        app.option("+ud", "--uid-default", "assign new UID if lossy compression (default)",
+                   dest="new_uid", const="default", default="default")
+        app.option("+ua", "--uid-always", "always assign new UID", dest="new_uid",
+                   const="always")
+        app.option("+un", "--uid-never", "never assign new UID", dest="new_uid", const="never")
+        return
     app.option("+un", "--uid-never", "never assign new UID (default)", dest="new_uid",
                const=False, default=False)
     app.option("+ua", "--uid-always", "always assign new UID", dest="new_uid")
 
 
-def add_output_encoding(app: App, *, dataset_padding: bool, retain_note: bool = True) -> None:
+def add_output_encoding(app: App, *, dataset_padding: bool, retain_note: bool = True,
+                        item_unit: str = "bytes") -> None:
     """VRs, group lengths, lengths and padding of the output (``dataset_padding``: the tool
-    can write a bare data set, and padding is then off)."""
+    can write a bare data set, and padding is then off; the help's wording varies by tool
+    as DCMTK's does, down to dcmcjpls' "i byte")."""
     app.subgroup("post-1993 value representations:")
     app.option("+u", "--enable-new-vr", "enable support for new VRs (UN/UT) (default)",
                dest="new_vrs", default=True)
@@ -91,7 +104,7 @@ def add_output_encoding(app: App, *, dataset_padding: bool, retain_note: bool = 
     app.option("-p", "--padding-off", "no padding (implicit if --write-dataset)"
                if dataset_padding else "no padding", dest="padding", const="off")
     app.option("+p", "--padding-create", "align file on multiple of f bytes\n"
-               "and items on multiple of i bytes", value="[f]ile-pad [i]tem-pad: integer",
+               f"and items on multiple of i {item_unit}", value="[f]ile-pad [i]tem-pad: integer",
                nargs=2, type=(Int(0), Int(0)), dest="padding")
 
 
@@ -128,7 +141,8 @@ def add_uid_options(app: App, heading: str = "SOP Instance UID:") -> None:
 
 
 def convert_file(opts: Options, process: Callable, out_ts: str | None,
-                 write_meta: bool = True, new_meta: bool = False) -> int:
+                 write_meta: bool = True, new_meta: bool = False,
+                 action: str = "decompressing file") -> int:
     """Read ``opts.dcmfile_in``, call ``process(ds)``, write ``opts.dcmfile_out`` in
     ``out_ts`` (``new_meta``: without the optional meta elements, as DCMTK's JPEG and JPEG-LS
     decoders write); log DCMTK's verbose lines and its fatal errors; return the exit code."""
@@ -151,7 +165,7 @@ def convert_file(opts: Options, process: Callable, out_ts: str | None,
     try:
         process(ds)
     except PixelDataError as exc:
-        log.fatal("%s: %s", exc, opts.dcmfile_in)
+        log.fatal("%s: %s: %s", exc, action, opts.dcmfile_in)
         return 1
     write = WriteOptions(transfer_syntax=out_ts, write_meta=write_meta, new_meta=new_meta,
                          group_lengths=opts.group_lengths,

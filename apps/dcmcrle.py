@@ -26,20 +26,24 @@ def main(argv: list[str] | None = None) -> int:
     opts = build_app().parse(argv)
 
     def process(ds) -> None:
-        from dcmpy.dcmdata.transcode import compress, compression_ratio, derive
+        from dcmpy.dcmdata.transcode import (compress, compression_ratio, mark_derived,
+                                              new_instance)
         log.info("Convert DICOM file to compressed transfer syntax")
+        if 0x7FE00010 not in ds:
+            log.warn("No pixel data present, nothing to compress")
         fragment = opts.fragment_kb * 1024 if opts.fragment_kb else None
         if fragment:
             log.warn("limiting the fragment size may result in non-standard conformant encoding")
         compress(ds, RLE_LOSSLESS, offset_table=opts.offset_table, fragment_size=fragment)
         log.info("Output transfer syntax RLE Lossless can be written")
         if opts.new_uid or opts.to_sc:
-            derive(ds, f"Lossless RLE compression, compression ratio {compression_ratio(ds):.5g}",
-                   UNCOMPRESSED_PREDECESSOR)
+            mark_derived(ds, "Lossless RLE compression, compression ratio "
+                             f"{compression_ratio(ds):.5g}")
+            new_instance(ds, UNCOMPRESSED_PREDECESSOR)
         if opts.to_sc:
             to_secondary_capture(ds)
 
-    return convert_file(opts, process, RLE_LOSSLESS)
+    return convert_file(opts, process, RLE_LOSSLESS, action="encoding file")
 
 
 def entry() -> None:

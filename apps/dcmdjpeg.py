@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     out_ts = WRITE_TS[opts.write_xfer]
 
     def process(ds) -> None:
-        from dcmpy.dcmdata.transcode import decompress, derive
+        from dcmpy.dcmdata.transcode import decompress, new_instance
         log.info("decompressing file")
         options = {}
         if ds.transfer_syntax is not None and ds.transfer_syntax.lossy:
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             options["incomplete"] = bool(opts.workaround_incomplete)
         decompress(ds, out_ts, planar=opts.planar, **options)
         if opts.new_uid:
-            derive(ds, image_type=False)
+            new_instance(ds)
 
     return convert_file(opts, process, out_ts, write_meta=opts.write_meta, new_meta=True)
 

@@ -37,12 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     out_ts = WRITE_TS[opts.write_xfer]
 
     def process(ds) -> None:
-        from dcmpy.dcmdata.transcode import decompress, derive
+        from dcmpy.dcmdata.transcode import decompress, new_instance
         log.info("decompressing file")
         decompress(ds, out_ts, planar=opts.planar,
                    use_tables=not opts.ignore_offset_table)
         if opts.new_uid:
-            derive(ds, image_type=False)
+            new_instance(ds)
 
     return convert_file(opts, process, out_ts, write_meta=opts.write_meta, new_meta=True)
 

@@ -29,11 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     out_ts = WRITE_TS[opts.write_xfer]
 
     def process(ds) -> None:
-        from dcmpy.dcmdata.transcode import decompress, derive
+        from dcmpy.dcmdata.transcode import decompress, new_instance
         log.info("decompressing file")
         decompress(ds, out_ts, **({} if opts.msb_first else {"msb_first": False}))
         if opts.new_uid:
-            derive(ds, image_type=False)
+            new_instance(ds)
 
     return convert_file(opts, process, out_ts, write_meta=opts.write_meta)
 

@@ -39,6 +39,8 @@ REGISTRY: dict[str, CodecEntry] = {
     "1.2.840.10008.1.2.4.51": _JPEG,
     # the retired processes (lossy 12-bit variants, spectral selection, progressive): decode only
     **{f"1.2.840.10008.1.2.4.{n}": _JPEG_DECODE_ONLY for n in range(52, 57)},
+    "1.2.840.10008.1.2.4.57": CodecEntry("jpeg_lossless", "built in (dcmpy._ext.ljpeg)", True),
+    "1.2.840.10008.1.2.4.70": CodecEntry("jpeg_lossless", "built in (dcmpy._ext.ljpeg)", True),
     "1.2.840.10008.1.2.4.80": _JPEGLS,
     "1.2.840.10008.1.2.4.81": _JPEGLS,
 }
@@ -98,3 +100,9 @@ def supported() -> dict[str, tuple[bool, bool, str]]:
         except CodecUnavailable as exc:
             out[uid] = (False, False, str(exc))
     return out
+
+
+def encodes_by_pixel(ts_uid: str) -> bool:
+    """True when the codec stores colour by pixel whatever the source's Planar Configuration
+    (JPEG, JPEG-LS: the attribute becomes 0, as DCMTK writes it)."""
+    return bool(getattr(_module(ts_uid, _entry(ts_uid)), "BY_PIXEL", False))

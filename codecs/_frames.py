@@ -31,9 +31,12 @@ def _shape_text(shape: tuple) -> str:
     return f"{rows} x {cols} x {samples}"
 
 
-def as_unsigned(frame: Any, info: PixelInfo) -> np.ndarray:
+def as_unsigned(frame: Any, info: PixelInfo, bits: int | None = None) -> np.ndarray:
     """A frame to encode, as an unsigned array of shape (rows, columns[, samples]) keeping
-    only BitsStored bits (encoders store bit patterns; the sign is the data set's business)."""
+    only the low ``bits`` bits (default BitsStored; encoders store bit patterns, the sign is
+    the data set's business)."""
+    if info.bits_allocated == 1:
+        raise PixelDataError("1-bit pixel data cannot be encoded with this codec")
     if isinstance(frame, np.ndarray):
         arr = np.ascontiguousarray(frame, dtype=info.dtype)
     else:
@@ -42,6 +45,7 @@ def as_unsigned(frame: Any, info: PixelInfo) -> np.ndarray:
         if info.samples > 1 and info.planar:
             arr = arr.reshape(info.samples, info.rows, info.columns).transpose(1, 2, 0)
     arr = arr.reshape(info.frame_shape()).view(f"<u{info.bytes_per_sample}")
-    if info.bits_stored < 8 * info.bytes_per_sample:
-        arr = arr & ((1 << info.bits_stored) - 1)
+    bits = info.bits_stored if bits is None else bits
+    if bits < 8 * info.bytes_per_sample:
+        arr = arr & ((1 << bits) - 1)
     return np.ascontiguousarray(arr)

@@ -16,6 +16,8 @@ from ..dcmdata.pixels import PixelDataError, PixelInfo
 from ._frames import as_unsigned, checked
 from ._imagecodecs import call, imagecodecs
 
+BY_PIXEL = True     # colour is encoded interleaved: Planar Configuration 0 after encoding
+
 
 CONVERSIONS = ("photometric", "lossy", "guess", "guess-lossy", "always", "never")
 

@@ -17,10 +17,18 @@ from ._frames import as_unsigned
 
 INTERLEAVE = {"none": 0, "line": 1, "sample": 2}
 
+BY_PIXEL = True     # colour is encoded interleaved: Planar Configuration 0 after encoding
+
 
 class _FrameInfo(ctypes.Structure):
     _fields_ = [("width", ctypes.c_uint32), ("height", ctypes.c_uint32),
                 ("bits_per_sample", ctypes.c_int32), ("component_count", ctypes.c_int32)]
+
+
+class _PresetParameters(ctypes.Structure):
+    _fields_ = [("maximum_sample_value", ctypes.c_int32), ("threshold1", ctypes.c_int32),
+                ("threshold2", ctypes.c_int32), ("threshold3", ctypes.c_int32),
+                ("reset_value", ctypes.c_int32)]
 
 
 def _load() -> ctypes.CDLL:
@@ -44,6 +52,8 @@ def _load() -> ctypes.CDLL:
         "charls_jpegls_encoder_set_frame_info": (i32, [p, ctypes.POINTER(_FrameInfo)]),
         "charls_jpegls_encoder_set_near_lossless": (i32, [p, i32]),
         "charls_jpegls_encoder_set_interleave_mode": (i32, [p, i32]),
+        "charls_jpegls_encoder_set_preset_coding_parameters": (
+            i32, [p, ctypes.POINTER(_PresetParameters)]),
         "charls_jpegls_encoder_get_estimated_destination_size": (i32, [p, ctypes.POINTER(size)]),
         "charls_jpegls_encoder_set_destination_buffer": (i32, [p, p, size]),
         "charls_jpegls_encoder_encode_from_buffer": (i32, [p, p, size, ctypes.c_uint32]),
@@ -103,21 +113,36 @@ def _check_frame(frame: _FrameInfo, info: PixelInfo) -> None:
                              f"BitsAllocated {info.bits_allocated}")
 
 
-def encode(frame: Any, info: PixelInfo, near: int = 0, interleave: str = "line") -> bytes:
-    """One frame as a JPEG-LS codestream with precision BitsStored; ``near`` 0 is lossless."""
-    if not 2 <= info.bits_stored <= 16:
-        raise PixelDataError(f"JPEG-LS: BitsStored {info.bits_stored} is outside 2..16")
-    arr = as_unsigned(frame, info)
-    arr = arr.astype(np.uint8 if info.bits_stored <= 8 else np.uint16, copy=False)
+def encode(frame: Any, info: PixelInfo, near: int = 0, interleave: str = "line",
+           thresholds: tuple[int, int, int] | None = None, reset: int | None = None,
+           pad: str = "eoi", raw: bool = False) -> bytes:
+    """One frame as a JPEG-LS codestream; ``near`` 0 is lossless.
+
+    The sample precision is BitsStored, or BitsAllocated with ``raw`` (DCMTK's raw mode,
+    ``+pr``: bits above BitsStored survive too).
+    ``thresholds`` (T1, T2, T3) and ``reset`` override the default coding parameters; an
+    odd-length codestream is made even with an extra 0xFF before its EOI marker (``pad="eoi"``,
+    DCMTK's default) or left for a zero byte after it (``pad="zero"``).
+    """
+    bits = max(8, info.bits_allocated) if raw else info.bits_stored
+    if not 2 <= bits <= 16:
+        raise PixelDataError(f"JPEG-LS: {bits}-bit samples are outside 2..16")
+    arr = as_unsigned(frame, info, bits)
+    arr = arr.astype(np.uint8 if bits <= 8 else np.uint16, copy=False)
     mode = INTERLEAVE[interleave] if info.samples > 1 else 0
     if mode == 0 and info.samples > 1:
         arr = np.ascontiguousarray(arr.transpose(2, 0, 1))
     enc = _lib.charls_jpegls_encoder_create()
     try:
-        fi = _FrameInfo(info.columns, info.rows, info.bits_stored, info.samples)
+        fi = _FrameInfo(info.columns, info.rows, bits, info.samples)
         _check(_lib.charls_jpegls_encoder_set_frame_info(enc, ctypes.byref(fi)), "encode")
         _check(_lib.charls_jpegls_encoder_set_near_lossless(enc, near), "encode")
         _check(_lib.charls_jpegls_encoder_set_interleave_mode(enc, mode), "encode")
+        if thresholds is not None or reset is not None:
+            t1, t2, t3 = thresholds or (0, 0, 0)
+            preset = _PresetParameters(0, t1, t2, t3, reset or 0)
+            _check(_lib.charls_jpegls_encoder_set_preset_coding_parameters(
+                enc, ctypes.byref(preset)), "use those coding parameters")
         size = ctypes.c_size_t()
         _check(_lib.charls_jpegls_encoder_get_estimated_destination_size(enc, ctypes.byref(size)),
                "encode")
@@ -126,6 +151,9 @@ def encode(frame: Any, info: PixelInfo, near: int = 0, interleave: str = "line")
         _check(_lib.charls_jpegls_encoder_encode_from_buffer(enc, arr.ctypes.data, arr.nbytes, 0),
                "encode the frame")
         _check(_lib.charls_jpegls_encoder_get_bytes_written(enc, ctypes.byref(size)), "encode")
-        return out.raw[:size.value]
+        data = out.raw[:size.value]
     finally:
         _lib.charls_jpegls_encoder_destroy(enc)
+    if len(data) % 2 and pad == "eoi" and data.endswith(b"\xff\xd9"):
+        data = data[:-2] + b"\xff\xff\xd9"
+    return data

@@ -46,8 +46,14 @@ class PixelInfo:
     frames: int
 
     @classmethod
-    def of(cls, ds: Dataset) -> PixelInfo:
-        """Read and check the module; raise PixelDataError naming the first bad attribute."""
+    def of(cls, ds: Dataset, strict: bool = False) -> PixelInfo:
+        """Read and check the module; raise PixelDataError naming the first bad attribute.
+
+        Decoding tolerates a missing Samples per Pixel, Bits Stored, High Bit or Pixel
+        Representation (their usual values); ``strict`` (encoding) requires them all, and a
+        Photometric Interpretation, as DCMTK's encoders do."""
+        def usual(value: int) -> int | None:
+            return None if strict else value
         def us(keyword: str, default: int | None = None) -> int:
             value = getattr(ds, keyword, None) if keyword in ds else None
             if isinstance(value, (list, tuple)):
@@ -62,12 +68,17 @@ class PixelInfo:
                 raise PixelDataError(f"{keyword} has a non-numeric value {value!r}") from None
 
         bits_allocated = us("BitsAllocated")
-        info = cls(rows=us("Rows"), columns=us("Columns"), samples=us("SamplesPerPixel", 1),
-                   bits_allocated=bits_allocated, bits_stored=us("BitsStored", bits_allocated),
-                   high_bit=us("HighBit", -1), signed=us("PixelRepresentation", 0) == 1,
+        info = cls(rows=us("Rows"), columns=us("Columns"),
+                   samples=us("SamplesPerPixel", usual(1)),
+                   bits_allocated=bits_allocated,
+                   bits_stored=us("BitsStored", usual(bits_allocated)),
+                   high_bit=us("HighBit", usual(-1)),
+                   signed=us("PixelRepresentation", usual(0)) == 1,
                    planar=us("PlanarConfiguration", 0) == 1,
                    photometric=str(getattr(ds, "PhotometricInterpretation", "") or "").strip(),
                    frames=us("NumberOfFrames", 1))
+        if strict and not info.photometric:
+            raise PixelDataError("PhotometricInterpretation is missing")
         if info.high_bit < 0:
             info = replace(info, high_bit=info.bits_stored - 1)
         info.check()

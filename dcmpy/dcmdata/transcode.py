@@ -106,6 +106,9 @@ def compress(ds: Dataset, ts_uid: str, *, offset_table: bool = True,
     target = _syntax(ts_uid)
     if not target.encapsulated:
         raise PixelDataError(f"{target.name} is not a compressed transfer syntax")
+    if _is_dicomdir(ds):
+        raise PixelDataError("DICOMDIR files (Media Storage Directory Storage SOP Class) "
+                             "cannot be compressed")
     if transfer_syntax_of(ds).uid == target.uid:
         return ds
     if transfer_syntax_of(ds).encapsulated:
@@ -118,8 +121,8 @@ def compress(ds: Dataset, ts_uid: str, *, offset_table: bool = True,
 
 def _compress_one(ds: Dataset, ts_uid: str, offset_table: bool, fragment_size: int | None,
                   codec_options: dict) -> None:
-    from ..codecs import encoded_photometric, encoder
-    info = PixelInfo.of(ds)
+    from ..codecs import encoded_photometric, encoder, encodes_by_pixel
+    info = PixelInfo.of(ds, strict=True)
     encode = encoder(ts_uid)
     raw = native_pixels(ds, info)
     size = info.frame_size
@@ -129,8 +132,16 @@ def _compress_one(ds: Dataset, ts_uid: str, offset_table: bool, fragment_size: i
     photometric = encoded_photometric(ts_uid, info, **codec_options)
     if photometric != info.photometric:
         ds.PhotometricInterpretation = photometric
-        if info.samples > 1:
-            ds.PlanarConfiguration = 0
+    if info.samples > 1 and (photometric != info.photometric or encodes_by_pixel(ts_uid)):
+        ds.PlanarConfiguration = 0
+
+
+def _is_dicomdir(ds: Dataset) -> bool:
+    meta = getattr(ds, "file_meta", None)
+    sop = meta.get(0x00020002) if meta is not None else None
+    sop = sop.value if sop is not None else getattr(ds, "SOPClassUID", "") if (
+        "SOPClassUID" in ds) else ""
+    return str(sop).rstrip("\0 ") == "1.2.840.10008.1.3.10"
 
 
 def transcode(ds: Dataset, ts_uid: str, **options: Any) -> Dataset:
@@ -169,34 +180,56 @@ def encapsulate(frames: list, offset_table: bool = True,
     return Fragments([bot, *items])
 
 
-def compression_ratio(ds: Dataset) -> float:
-    """Native pixel bytes over the bytes of the frames' codestreams (the offset table aside)."""
+def compression_ratio(ds: Dataset, stored_bits: bool = False) -> float:
+    """Native pixel bytes over the bytes of the frames' codestreams (the offset table aside);
+    ``stored_bits`` counts BitsStored bits per sample instead of whole bytes (DCMTK's JPEG-LS
+    figure)."""
     info = PixelInfo.of(ds)
     stored = sum(len(f) for f in list(ds[PIXEL_DATA].value)[1:])
-    native = info.rows * info.columns * info.samples * info.bytes_per_sample * info.frames
+    bits = info.bits_stored if stored_bits else 8 * info.bytes_per_sample
+    native = info.rows * info.columns * info.samples * info.frames * bits / 8
     return native / stored if stored else 0.0
 
 
-def derive(ds: Dataset, description: str | None = None,
-           purpose: tuple[str, str, str] | None = None, image_type: bool = True) -> None:
-    """Make ``ds`` a new instance derived from what it was, as DCMTK's codecs do when they
-    assign a new UID: Image Type DERIVED, a Source Image Sequence naming the predecessor (with
-    ``purpose`` as (code value, scheme, meaning)), ``description`` put before any previous
-    Derivation Description. Decompression leaves Image Type alone (``image_type=False``)."""
+def mark_lossy(ds: Dataset, ratio: float, method: str) -> None:
+    """Record a lossy compression as PS3.3 C.7.6.1.1.5 asks: Lossy Image Compression 01, the
+    ratio and method appended to those of earlier lossy steps, and the 'Lossy Compression'
+    derivation code (once)."""
+    ds.LossyImageCompression = "01"
+    for keyword, value in (("LossyImageCompressionRatio", f"{ratio:.5g}"),
+                           ("LossyImageCompressionMethod", method)):
+        old = getattr(ds, keyword, None) if keyword in ds else None
+        values = [] if old in (None, "") else list(old) if isinstance(old, (list, tuple)) else [old]
+        setattr(ds, keyword, [*map(str, values), value])
+    codes = list(getattr(ds, "DerivationCodeSequence", None) or []) if (
+        "DerivationCodeSequence" in ds) else []
+    if not any(str(getattr(c, "CodeValue", "")) == "113040" for c in codes):
+        code = Dataset()
+        code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = (
+            "113040", "DCM", "Lossy Compression")
+        ds.DerivationCodeSequence = [*codes, code]
+
+
+def mark_derived(ds: Dataset, description: str) -> None:
+    """Image Type DERIVED, and ``description`` put before any previous Derivation Description
+    (what DCMTK's encoders record of a lossy or a re-encoding step)."""
+    old_type = getattr(ds, "ImageType", None) if "ImageType" in ds else None
+    values = list(old_type) if isinstance(old_type, (list, tuple)) else [old_type]
+    ds.ImageType = ["DERIVED", *values[1:]]
+    old = str(getattr(ds, "DerivationDescription", "") or "") if (
+        "DerivationDescription" in ds) else ""
+    ds.DerivationDescription = (f"{description} [{old}]" if old else description)[:1024]
+
+
+def new_instance(ds: Dataset, purpose: tuple[str, str, str] | None = None) -> None:
+    """A new SOP Instance UID, with a Source Image Sequence naming the predecessor (``purpose``
+    as (code value, scheme, meaning) when given), as DCMTK's codecs do."""
     old_class = str(getattr(ds, "SOPClassUID", "") or "")
     old_instance = str(getattr(ds, "SOPInstanceUID", "") or "")
     uid = generate_uid()
     ds.SOPInstanceUID = uid
     if hasattr(ds, "file_meta") and 0x00020003 in ds.file_meta:
         ds.file_meta[0x00020003].value = uid
-    if image_type:
-        old_type = getattr(ds, "ImageType", None) if "ImageType" in ds else None
-        values = list(old_type) if isinstance(old_type, (list, tuple)) else [old_type]
-        ds.ImageType = ["DERIVED", *values[1:]]
-    if description:
-        old = str(getattr(ds, "DerivationDescription", "") or "") if (
-            "DerivationDescription" in ds) else ""
-        ds.DerivationDescription = (f"{description} [{old}]" if old else description)[:1024]
     item = Dataset()
     item.ReferencedSOPClassUID = old_class
     item.ReferencedSOPInstanceUID = old_instance
