@@ -5,7 +5,7 @@
 PYTHON  ?= python3
 VENV    := .venv
 PY      := $(VENV)/bin/python
-APT_PKGS := dcmtk libgdcm-tools dicom3tools libcharls2 gcc python3-dev python3-venv time
+APT_PKGS := dcmtk libgdcm-tools dicom3tools libcharls2 libjpeg-turbo-progs gcc python3-dev python3-venv time
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYX     := $(wildcard dcmpy/_ext/*.pyx)
 
@@ -38,6 +38,7 @@ demo: setup
 	@bash data/demo.sh $(PY)
 
 bench: setup
+	@$(PY) -m pip install -q --no-build-isolation -e '.[bench]' >/dev/null
 	$(PY) benchmarks/run.py
 
 clean:

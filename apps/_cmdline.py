@@ -271,14 +271,16 @@ class App:
     ``columns`` is DCMTK's (SHORTCOL, LONGCOL): the minimum widths of the short and long option
     columns; each group or subgroup widens them to fit its own options. Parameters' help starts
     after ``param_column`` (default SHORTCOL + LONGCOL + 4, as the DCMTK tools set it); the
-    general options use ``general_columns`` (default SHORTCOL + 2, LONGCOL, as most tools).
+    general options use ``general_columns`` (default SHORTCOL + 2, LONGCOL, as most tools)
+    under ``general_heading`` (a few tools, e.g. dcmqridx, print them under "options:").
     """
 
     def __init__(self, name: str, description: str, *, columns: tuple[int, int] = (0, 0),
                  param_column: int | None = None, general_columns: tuple[int, int] | None = None,
                  version: str = DCMPY_VERSION, date: str = DCMPY_RELEASE_DATE,
                  help_if_no_args: bool = True, standard_options: bool = True,
-                 libraries: Callable[[], Sequence[str]] | None = None) -> None:
+                 libraries: Callable[[], Sequence[str]] | None = None,
+                 general_heading: str = "general options:") -> None:
         self.name, self.description, self.version, self.date = name, description, version, date
         self.columns = columns
         self.param_column = sum(columns) + 4 if param_column is None else param_column
@@ -290,7 +292,7 @@ class App:
         self._layout: list[Option | tuple[int, str, tuple[int, int]]] = []
         self._defaults: dict[str, object] = {}
         if standard_options:
-            self.group("general options:", general_columns or (columns[0] + 2, columns[1]))
+            self.group(general_heading, general_columns or (columns[0] + 2, columns[1]))
             self.option("-h", "--help", "print this help text and exit", dest="", exclusive=True)
             self.option("", "--version", "print version information and exit", dest="", exclusive=True)
             self.option("", "--arguments", "print expanded command line arguments", dest="")
@@ -536,7 +538,9 @@ class App:
                 values[opt.dest] = list(values[opt.dest] or ())  # type: ignore[call-overload]
         last = {opt: n for n, (opt, _) in enumerate(found)}
         for n, (opt, texts) in enumerate(found):
-            if opt.dest and not opt.nargs:
+            if opt.dest and not opt.nargs and opt.append:  # a flag in an ordered list
+                values[opt.dest].append(opt.const)  # type: ignore[attr-defined]
+            elif opt.dest and not opt.nargs:
                 values[opt.dest] = opt.const
             elif opt.dest and (opt.append or last[opt] == n):  # DCMTK checks the last one only
                 try:

@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _data  # noqa: E402
+from bench_codecs import bench_codecs  # noqa: E402
 from _util import (DATA, PY, batches, best_of, child_json, child_maxrss, fmt, median_of,  # noqa: E402
                    ratio, run, table, warm, works)
 
@@ -307,7 +308,8 @@ def bench_dcmdump_process(quick: bool) -> None:
 
 
 BENCHES = {"header-scan": bench_header_scan, "nested-50k": bench_nested,
-           "big-multiframe": bench_big, "dcmdump-process": bench_dcmdump_process}
+           "big-multiframe": bench_big, "dcmdump-process": bench_dcmdump_process,
+           "codecs": bench_codecs}
 
 
 def main() -> None:

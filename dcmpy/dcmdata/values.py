@@ -128,6 +128,8 @@ def encode(value: Any, vr: str, little: bool = True, charsets: Sequence[str] = (
         if len(data) % 2:
             data += b"\0" if vr == "UI" else b" "
         return data
+    if isinstance(value, bytes) and vr not in NUMERIC_VRS and vr != "AT":
+        return value + b"\0" if len(value) % 2 else value   # OB/UN bytes: no NumPy import
     import numpy as np
     if vr in NUMERIC_VRS:
         dtype = np.dtype(NUMERIC_VRS[vr][0])

@@ -112,7 +112,7 @@ class _Encoder:
             return self.sequence(elem)
         if elem.is_raw and elem.undefined_length or isinstance(elem._value, Fragments):
             return self.encapsulated_pixels(elem, vr)
-        data = self.value_bytes(elem, vr)
+        data = self.value_bytes(elem, elem.vr if elem.vr in _NEW_VRS else vr)
         if self.opts.correct_strings and elem.is_raw and vr in STRING_VRS:
             data = _corrected_string(data, vr)
         if len(data) % 2:
@@ -140,7 +140,7 @@ class _Encoder:
         if not self.encapsulated and elem.tag == PIXEL_DATA:
             raise DicomWriteError("encapsulated pixel data cannot be written in an uncompressed "
                                   "transfer syntax without decompressing it")
-        chunks = self._header(elem.tag, vr if vr in ("OB", "OW") else "OB", _UNDEF)
+        chunks = self._header(elem.tag, "OB", _UNDEF)   # encapsulated: OB (PS3.5 A.4), as DCMTK
         for frag in elem.value:
             data = frag if len(frag) % 2 == 0 else bytes(frag) + b"\0"
             chunks.extend(self._header(ITEM, "", len(data)))
@@ -198,8 +198,8 @@ def meta_header(ds: FileDataset, ts_uid: str, new_meta: bool = False,
     old = ds.file_meta if isinstance(ds, FileDataset) else Dataset()
     meta = Dataset()
     meta.add_new(0x00020001, "OB", (not new_meta and _old_value(old, 0x00020001)) or b"\0\1")
-    sop_class = ds.get(0x00080016)
-    sop_inst = ds.get(0x00080018)
+    sop_class = _uid_element(ds, 0x00080016)
+    sop_inst = _uid_element(ds, 0x00080018)
     if not update_meta:
         sop_class = _given(old, 0x00020002) or sop_class
         sop_inst = _given(old, 0x00020003) or sop_inst
@@ -215,6 +215,12 @@ def meta_header(ds: FileDataset, ts_uid: str, new_meta: bool = False,
             if elem.tag not in meta and elem.tag not in (0x00020000,):
                 meta[elem.tag] = Element(elem.tag, elem.vr, elem.value)
     return meta
+
+
+def _uid_element(ds: Dataset, tag: int) -> Element | None:
+    """The element ``tag`` of ``ds`` if it is a UI element (one stored as UN is no UID)."""
+    elem = ds.get(tag)
+    return elem if elem is not None and elem.vr == "UI" else None
 
 
 def _given(old: Dataset, tag: int) -> Element | None:

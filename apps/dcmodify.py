@@ -1,0 +1,263 @@
+"""dcmodify: modify DICOM files in place (insert, modify, erase by tag path; new UIDs)."""
+from __future__ import annotations
+
+import os
+
+from dcmpy.apps._cmdline import App, Int, log, run
+
+TOOL = "dcmodify"
+SEPARATOR = "------------------------------------"
+_TS = {"little": "1.2.840.10008.1.2.1", "big": "1.2.840.10008.1.2.2",
+       "implicit": "1.2.840.10008.1.2"}   # -te -tb -ti, +te +tb +ti
+
+
+def _op(kind: str):
+    """The type of an operation option: its text, tagged with the operation (keeps the order)."""
+    return lambda text: (kind, text)
+
+
+def build_app() -> App:
+    app = App(TOOL, "Modify DICOM files", columns=(4, 21))
+    app.param("dcmfile-in", "DICOM input filename to be modified", multiple=True)
+    _input_options(app)
+    _processing_options(app)
+    _output_options(app)
+    return app
+
+
+def _input_options(app: App) -> None:
+    app.group("input options:")
+    app.subgroup("input file format:")
+    app.option("+f", "--read-file", "read file format or data set (default)",
+               dest="read_mode", const="auto", default="auto")
+    app.option("+fo", "--read-file-only", "read file format only", dest="read_mode",
+               const="file-only")
+    app.option("-f", "--read-dataset", "read data set without file meta information",
+               dest="read_mode", const="dataset")
+    app.option("+fc", "--create-file", "create file format if file does not exist",
+               dest="create_file")
+    app.subgroup("input transfer syntax:")
+    app.option("-t=", "--read-xfer-auto", "use TS recognition (default)", dest="read_xfer",
+               const="auto", default="auto")
+    app.option("-td", "--read-xfer-detect", "ignore TS specified in the file meta header",
+               dest="read_xfer", const="detect")
+    app.option("-te", "--read-xfer-little", "read with explicit VR little endian TS",
+               dest="read_xfer", const="little")
+    app.option("-tb", "--read-xfer-big", "read with explicit VR big endian TS",
+               dest="read_xfer", const="big")
+    app.option("-ti", "--read-xfer-implicit", "read with implicit VR little endian TS",
+               dest="read_xfer", const="implicit")
+    app.subgroup("parsing of odd-length attributes:")
+    app.option("+ao", "--accept-odd-length", "accept odd length attributes (default)",
+               dest="assume_even", const=False, default=False)
+    app.option("+ae", "--assume-even-length", "assume real length is one byte larger",
+               dest="assume_even")
+    app.subgroup("automatic data correction:")
+    app.option("+dc", "--enable-correction", "enable automatic data correction (default)",
+               dest="data_correction", default=True)
+    app.option("-dc", "--disable-correction", "disable automatic data correction",
+               dest="data_correction", const=False)
+    app.subgroup("bitstream format of deflated input:")
+    app.option("+bd", "--bitstream-deflated", "expect deflated bitstream (default)",
+               dest="zlib_input", const=False, default=False)
+    app.option("+bz", "--bitstream-zlib", "expect deflated zlib bitstream", dest="zlib_input")
+
+
+def _processing_options(app: App) -> None:
+    app.group("processing options:")
+    app.subgroup("backup input files:")
+    app.option("", "--backup", "backup files before modifying (default)", dest="backup",
+               default=True)
+    app.option("-nb", "--no-backup", "don't backup files (DANGEROUS)", dest="backup",
+               const=False)
+    ops = dict(dest="operations", append=True)
+    app.subgroup("insert mode:")
+    app.option("-i", "--insert", "insert (or overwrite) path at position t\nwith value v",
+               value='"[t]ag-path=[v]alue"', type=_op("i"), **ops)
+    app.option("-if", "--insert-from-file", "insert (or overwrite) path at position t\n"
+               "with value from file f", value='"[t]ag-path=[f]ilename"', type=_op("if"), **ops)
+    app.option("-nrc", "--no-reserv-check", "do not check private reservations\n"
+               "when inserting private tags", dest="no_reservation_check")
+    app.subgroup("modify mode:")
+    app.option("-m", "--modify", "modify tag at position t to value v",
+               value='"[t]ag-path=[v]alue"', type=_op("m"), **ops)
+    app.option("-mf", "--modify-from-file", "modify tag at position t to value from file f",
+               value='"[t]ag-path=[f]ilename"', type=_op("mf"), **ops)
+    app.option("-ma", "--modify-all", "modify ALL matching tags t in file to value v",
+               value='"[t]ag=[v]alue"', type=_op("ma"), **ops)
+    app.subgroup("erase mode:")
+    app.option("-e", "--erase", "erase tag/item at position t", value='"[t]ag-path"',
+               type=_op("e"), **ops)
+    app.option("-ea", "--erase-all", "erase ALL matching tags t in file", value='"[t]ag"',
+               type=_op("ea"), **ops)
+    app.option("-ep", "--erase-private", "erase ALL private data from file",
+               const=("ep", ""), **ops)
+    app.subgroup("unique identifier:")
+    app.option("-gst", "--gen-stud-uid", "generate new Study Instance UID",
+               const=("gst", ""), **ops)
+    app.option("-gse", "--gen-ser-uid", "generate new Series Instance UID",
+               const=("gse", ""), **ops)
+    app.option("-gin", "--gen-inst-uid", "generate new SOP Instance UID",
+               const=("gin", ""), **ops)
+    app.option("-nmu", "--no-meta-uid", "do not update metaheader UIDs if related\n"
+               "UIDs in the dataset are modified", dest="no_meta_uid")
+    app.subgroup("error handling:")
+    app.option("-ie", "--ignore-errors", "continue with file, if modify error occurs",
+               dest="ignore_errors")
+    app.option("-imt", "--ignore-missing-tags", "treat 'tag not found' as success\n"
+               "when modifying or erasing in datasets", dest="ignore_missing")
+    app.option("-iun", "--ignore-un-values", "do not try writing any values to elements\n"
+               "having a VR of UN", dest="ignore_un")
+
+
+def _output_options(app: App) -> None:
+    app.group("output options:")
+    app.subgroup("output file format:")
+    app.option("+F", "--write-file", "write file format (default)", dest="write_dataset",
+               const=False, default=False)
+    app.option("-F", "--write-dataset", "write data set without file meta information",
+               dest="write_dataset")
+    app.subgroup("output transfer syntax:")
+    app.option("+t=", "--write-xfer-same", "write with same TS as input (default)",
+               dest="write_xfer", const=None)
+    app.option("+te", "--write-xfer-little", "write with explicit VR little endian TS",
+               dest="write_xfer", const="little")
+    app.option("+tb", "--write-xfer-big", "write with explicit VR big endian TS",
+               dest="write_xfer", const="big")
+    app.option("+ti", "--write-xfer-implicit", "write with implicit VR little endian TS",
+               dest="write_xfer", const="implicit")
+    app.subgroup("post-1993 value representations:")
+    app.option("+u", "--enable-new-vr", "enable support for new VRs (UN/UT) (default)",
+               dest="new_vrs", default=True)
+    app.option("-u", "--disable-new-vr", "disable support for new VRs, convert to OB",
+               dest="new_vrs", const=False)
+    app.subgroup("group length encoding:")
+    app.option("+g=", "--group-length-recalc", "recalculate group lengths if present (default)",
+               dest="group_lengths", const="recalc", default="recalc")
+    app.option("+g", "--group-length-create", "always write with group length elements",
+               dest="group_lengths", const="add")
+    app.option("-g", "--group-length-remove", "always write without group length elements",
+               dest="group_lengths", const="remove")
+    app.subgroup("length encoding in sequences and items:")
+    app.option("+le", "--length-explicit", "write with explicit lengths (default)",
+               dest="explicit_lengths", default=True)
+    app.option("-le", "--length-undefined", "write with undefined lengths",
+               dest="explicit_lengths", const=False)
+    # DCMTK 3.6.7's help calls -p= the default, but it drops the padding unless -p= is given:
+    # we do as it does
+    app.subgroup("data set trailing padding (not with --write-dataset):")
+    app.option("-p=", "--padding-retain", "do not change padding\n"
+               "(default if not --write-dataset)", dest="padding", const="retain", default="off")
+    app.option("-p", "--padding-off", "no padding (implicit if --write-dataset)",
+               dest="padding", const="off")
+    app.option("+p", "--padding-create", "align file on multiple of f bytes\n"
+               "and items on multiple of i bytes", value="[f]ile-pad [i]tem-pad: integer",
+               nargs=2, type=(Int(0), Int(0)), dest="padding")
+
+
+class _Job:
+    """One dcmodify run: the operations and options, applied file after file."""
+
+    def __init__(self, opts) -> None:
+        from dcmpy.dcmdata.reader import ReadOptions
+        from dcmpy.dcmdata.writer import WriteOptions
+        self.opts = opts
+        self.read = ReadOptions(
+            read_mode=opts.read_mode, transfer_syntax=_TS.get(opts.read_xfer),
+            ignore_meta_syntax=opts.read_xfer == "detect", assume_even_length=opts.assume_even,
+            data_correction=opts.data_correction, zlib_deflate=opts.zlib_input)
+        self.write = WriteOptions(
+            transfer_syntax=_TS.get(opts.write_xfer), write_meta=not opts.write_dataset,
+            new_meta=True, group_lengths=opts.group_lengths,
+            explicit_lengths=opts.explicit_lengths, new_vrs=opts.new_vrs,
+            padding="off" if opts.write_dataset else opts.padding,
+            correct_strings=opts.data_correction, update_meta=not opts.no_meta_uid)
+        self.errors = 0
+
+    def process(self, name: str) -> None:
+        """Load, modify and save one file; counts the errors in ``self.errors``."""
+        log.info("Processing file: %s", name)
+        log.info("Loading file into dataset manager: %s", name)
+        ds = self._load(name)
+        if ds is None:
+            self.errors += 1
+            return
+        log.info("Getting dataset from loaded file: %s", name)
+        for kind, argument in self.opts.operations:
+            self._apply(ds, name, kind, argument)
+        # as DCMTK: after any error (in this file or an earlier one) nothing more is saved
+        if self.errors and not self.opts.ignore_errors:
+            return
+        self._save(ds, name)
+
+    def _load(self, name: str):
+        from dcmpy.dcmdata.reader import DicomError, dcmread
+        if self.opts.create_file and not os.path.lexists(name):
+            from dcmpy.dcmdata import xfer
+            from dcmpy.dcmdata.dataset import FileDataset
+            return FileDataset(transfer_syntax=xfer.EXPLICIT_LE, filename=name)
+        try:
+            return dcmread(name, self.read)
+        except OSError as exc:
+            log.error("unable to load file %s: %s", name, exc.strerror or exc)
+        except DicomError as exc:
+            log.error("unable to load file %s: %s", name, exc)
+        return None
+
+    def _apply(self, ds, name: str, kind: str, argument: str) -> None:
+        from dcmpy.dcmdata.modify import ModifyError, apply_operation
+        from dcmpy.dcmdata.tagpath import TagPathError, split_assignment
+        path, value = split_assignment(argument)
+        log.info("Executing (option|path|value): %s|%s|%s", kind, path, value or "")
+        o = self.opts
+        try:
+            apply_operation(ds, kind, argument, ignore_missing=o.ignore_missing,
+                            ignore_un=o.ignore_un, check_reservation=not o.no_reservation_check,
+                            update_meta=not o.no_meta_uid)
+        except (ModifyError, TagPathError) as exc:
+            log.error("modifying tag in file %s: %s", name, exc)
+            self.errors += 1
+
+    def _save(self, ds, name: str) -> None:
+        from dcmpy.dcmdata.modify import BackupError, save_in_place
+        from dcmpy.dcmdata.writer import DicomWriteError
+        backup = self.opts.backup and os.path.lexists(name)
+        if backup:
+            log.info("Creating backup of input file: %s", name + ".bak")
+        log.info("Saving current dataset to file: %s", name)
+        try:
+            save_in_place(ds, name, self.write, backup=backup)
+        except BackupError as exc:
+            log.error("unable to create backup file %s: %s", exc.filename, exc.strerror)
+            self.errors += 1
+        except DicomWriteError as exc:
+            log.error("couldn't save file %s: %s", name, exc)
+            self.errors += 1
+        except OSError as exc:
+            log.error("couldn't save file %s: %s", name, exc.strerror or exc)
+            self.errors += 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    app = build_app()
+    opts = app.parse(argv)
+    app.check_conflict("--write-dataset", "--create-file", opts.write_dataset and opts.create_file)
+    job = _Job(opts)
+    files = opts.dcmfile_in
+    for n, name in enumerate(files):
+        job.process(name)
+        if n < len(files) - 1:
+            log.info(SEPARATOR)
+    if job.errors:
+        log.info(SEPARATOR)
+        log.error("There %s", "was 1 error" if job.errors == 1 else f"were {job.errors} errors")
+    # DCMTK exits with the number of errors modulo 256 (so 256 errors look like success)
+    return min(job.errors, 255)
+
+
+def entry() -> None:
+    run(main, name=TOOL)
+
+
+if __name__ == "__main__":
+    entry()
