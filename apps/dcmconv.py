@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dcmpy.apps._cmdline import App, Int, log, run
 from dcmpy.apps._files import add_input_options, read_options_from
+from dcmpy.dcmdata import xfer
 
 TOOL = "dcmconv"
 _WRITE_TS = {
@@ -54,6 +55,9 @@ def build_app() -> App:
                dest="write_xfer", const="deflated")
     app.option("+tg", "--write-xfer-ge", "write private GE LEI with big endian pixel TS\n"
                "(non-standard)", dest="write_xfer", const="ge")
+    app.option("+tu", "--write-xfer-uid", "write with transfer syntax t, compressing or\n"
+               "decompressing the pixel data (dcmpy)", value="[t]ransfer syntax: UID or name",
+               dest="write_xfer")
     app.subgroup("post-1993 value representations:")
     app.option("+u", "--enable-new-vr", "enable support for new VRs (UN/UT) (default)",
                dest="new_vrs", default=True)
@@ -106,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     if opts.write_xfer == "ge":
         log.fatal("the private GE transfer syntax (+tg) is not supported")
         return 1
+    target = _target_syntax(opts.write_xfer)
+    if target is None:
+        log.fatal("unknown transfer syntax: %s", opts.write_xfer)
+        return 1
     try:
         ds = dcmread(opts.dcmfile_in, read_options_from(opts))
     except OSError as exc:
@@ -126,8 +134,17 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     if opts.no_invalid_groups:
         ds.remove_invalid_groups()
+    if target and ds.transfer_syntax is not None and (
+            ds.transfer_syntax.encapsulated or xfer.lookup(target).encapsulated):
+        from dcmpy.dcmdata.pixels import PixelDataError
+        from dcmpy.dcmdata.transcode import transcode
+        try:
+            transcode(ds, target)
+        except PixelDataError as exc:
+            log.fatal("%s: converting file: %s", exc, opts.dcmfile_in)
+            return 1
     write = WriteOptions(
-        transfer_syntax=_WRITE_TS.get(opts.write_xfer),
+        transfer_syntax=target or None,
         write_meta=opts.write_mode != "dataset",
         new_meta=opts.write_mode == "new-meta",
         group_lengths=opts.group_lengths,
@@ -146,6 +163,16 @@ def main(argv: list[str] | None = None) -> int:
         log.fatal("%s: writing file: %s", exc.strerror or exc, opts.dcmfile_out)
         return 1
     return 0
+
+
+def _target_syntax(option: str | None) -> str | None:
+    """The output syntax's UID for the ``+t?`` choice (None keeps the input's); a ``+tu`` value
+    may be a UID, a DCMTK name (``JPEG2000LosslessOnly``) or a PS3.6 keyword."""
+    if option is None or option in _WRITE_TS:
+        return _WRITE_TS.get(option) if option else ""
+    from dcmpy.dcmdata.uid import uid_for_dcmtk_name, uid_for_keyword
+    uid = uid_for_dcmtk_name(option) or uid_for_keyword(option) or option
+    return uid if xfer.lookup(uid) is not None else None
 
 
 def entry() -> None:

@@ -100,9 +100,12 @@ def encode(frame: Any, info: PixelInfo, quality: int = 90, subsampling: str = "4
         arr = arr.astype(np.uint8)
     colour = {} if info.samples == 1 else {"colorspace": "RGB", "outcolorspace": "YCbCr",
                                             "subsampling": subsampling}
-    return bytes(call("JPEG", "encode the frame", imagecodecs.jpeg8_encode, arr, level=quality,
+    data = bytes(call("JPEG", "encode the frame", imagecodecs.jpeg8_encode, arr, level=quality,
                       optimize=optimize, smoothing=smoothing or None, bitspersample=bits,
                       **colour))
+    if len(data) % 2 and data.endswith(b"\xff\xd9"):
+        data = data[:-2] + b"\xff\xff\xd9"     # even length with a fill byte, as DCMTK pads
+    return data
 
 
 def encoded_photometric(info: PixelInfo, subsampling: str = "422") -> str:

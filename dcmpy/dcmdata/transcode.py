@@ -144,17 +144,36 @@ def _is_dicomdir(ds: Dataset) -> bool:
     return str(sop).rstrip("\0 ") == "1.2.840.10008.1.3.10"
 
 
+# PS3.3 C.7.6.1.1.5.1: Lossy Image Compression Method per family of transfer syntaxes
+_LOSSY_METHODS = (("1.2.840.10008.1.2.4.8", "ISO_14495_1"), ("1.2.840.10008.1.2.4.9", "ISO_15444_1"),
+                  ("1.2.840.10008.1.2.4.20", "ISO_15444_15"), ("1.2.840.10008.1.2.4.11", "ISO_18181_1"),
+                  ("1.2.840.10008.1.2.4.", "ISO_10918_1"))
+
+
 def transcode(ds: Dataset, ts_uid: str, **options: Any) -> Dataset:
-    """Bring ``ds`` into ``ts_uid``, compressing or decompressing the pixel data as needed."""
+    """Bring ``ds`` into ``ts_uid``, compressing or decompressing the pixel data as needed.
+
+    A lossy encode records itself as PS3.3 asks (Lossy Image Compression, ratio, method, Image
+    Type DERIVED) and makes the result a new instance that names its source.
+    """
     target = _syntax(ts_uid)
-    if PIXEL_DATA not in ds:
-        if target.encapsulated:
-            raise PixelDataError("a data set without pixel data cannot be compressed")
+    source = transfer_syntax_of(ds)
+    if PIXEL_DATA not in ds or target.uid == source.uid or not (
+            target.encapsulated or source.encapsulated):
         _set_syntax(ds, target)
         return ds
-    if target.encapsulated:
-        return compress(ds, ts_uid, **options)
-    return decompress(ds, ts_uid, **options)
+    if not target.encapsulated:
+        return decompress(ds, ts_uid, **options)
+    compress(ds, ts_uid, **options)
+    if target.lossy and target.uid != "1.2.840.10008.1.2.4.81" or (
+            target.uid == "1.2.840.10008.1.2.4.81" and options.get("near", 0)):
+        ratio = compression_ratio(ds)
+        method = next(m for prefix, m in _LOSSY_METHODS if target.uid.startswith(prefix))
+        mark_lossy(ds, ratio, method)
+        mark_derived(ds, f"Lossy compression with {target.name}, compression ratio "
+                         f"{ratio:.5g}")
+        new_instance(ds, ("121320", "DCM", "Uncompressed predecessor"))
+    return ds
 
 
 def encapsulate(frames: list, offset_table: bool = True,
