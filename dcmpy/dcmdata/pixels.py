@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from .dataset import Dataset
 
+RLE_LOSSLESS = "1.2.840.10008.1.2.5"
 EXTENDED_OFFSET_TABLE = 0x7FE00001
 EXTENDED_OFFSET_TABLE_LENGTHS = 0x7FE00002
 _MAX_DIMENSION = 0xFFFF
@@ -169,7 +170,7 @@ def frame_fragments(ds: Dataset, info: PixelInfo | None = None,
         return [data]
     if len(data) == info.frames:
         return [[f] for f in data]
-    return _group_by_markers(data, info.frames)
+    return _group_by_markers(data, info.frames, transfer_syntax_of(ds).uid == RLE_LOSSLESS)
 
 
 def _item_starts(data: list) -> dict[int, int]:
@@ -196,10 +197,18 @@ def _group_by_offsets(data: list, starts: dict[int, int], offsets: list[int], fr
     return [data[bounds[n]:bounds[n + 1]] for n in range(frames)]
 
 
-def _group_by_markers(data: list, frames: int) -> list[list[memoryview]]:
+def _starts_frame(head: bytes, rle: bool) -> bool:
+    """Does a fragment beginning with ``head`` start a codestream (an RLE header: 1 to 15
+    segments, the first at offset 64)?"""
+    if rle:
+        return len(head) == 8 and 1 <= head[0] <= 15 and head[1:8] == b"\0\0\0\x40\0\0\0"
+    return head.startswith(_FRAME_STARTS)
+
+
+def _group_by_markers(data: list, frames: int, rle: bool) -> list[list[memoryview]]:
     groups: list[list[memoryview]] = []
     for frag in data:
-        if not groups or bytes(frag[:8]).startswith(_FRAME_STARTS):
+        if not groups or _starts_frame(bytes(frag[:8]), rle):
             groups.append([frag])
         else:
             groups[-1].append(frag)
