@@ -5,7 +5,7 @@ from setuptools import Extension, setup
 
 EXTENSIONS = [
     Extension(f"dcmpy._ext.{name}", [f"dcmpy/_ext/{name}.pyx"], include_dirs=[numpy.get_include()])
-    for name in ("scan", "rle")
+    for name in ("scan", "rle", "ljpeg")
 ]
 
 setup(

@@ -51,9 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         from dcmpy.dcmdata.transcode import decompress, new_instance
         log.info("decompressing file")
         options = {}
-        if ds.transfer_syntax is not None and ds.transfer_syntax.lossy:
+        ts = ds.transfer_syntax
+        if ts is not None and ts.lossy:
             options["conversion"] = opts.conversion
             options["incomplete"] = bool(opts.workaround_incomplete)
+        elif ts is not None and ts.uid in ("1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"):
+            options["workaround_pred6"] = bool(opts.workaround_pred6)
+            options["workaround_cornell"] = bool(opts.workaround_cornell)
         decompress(ds, out_ts, planar=opts.planar, **options)
         if opts.new_uid:
             new_instance(ds)

@@ -4,7 +4,8 @@ A codec module has ``decode(data, info, **options)``, which takes one frame's co
 ``PixelInfo`` and returns the frame as a NumPy array of shape (rows, columns[, samples]), and
 ``encode(frame, info, **options)``, which takes such an array (or native little-endian bytes)
 and returns the codestream; ``decoded_photometric``/``encoded_photometric`` say what colour
-model comes out when it is not the one that went in. Each codec lives in its own module, imported
+model comes out when it is not the one that went in, ``lossy_method(**options)`` what an encode
+with those options loses (None: nothing). Each codec lives in its own module, imported
 only when first used, and names the library it needs when that library is missing.
 """
 from __future__ import annotations
@@ -32,6 +33,7 @@ _NATIVE = CodecEntry("native", "built in", True)
 _JPEG = CodecEntry("jpeg", "libjpeg-turbo 3 (imagecodecs)", True)
 _JPEG_DECODE_ONLY = CodecEntry("jpeg", "libjpeg-turbo 3 (imagecodecs)", False)
 _JPEGLS = CodecEntry("jpegls", "CharLS 2 (Debian package libcharls2)", True)
+_OPENJPEG = "OpenJPEG 2.5 (glymur, Debian package libopenjp2-7)"
 REGISTRY: dict[str, CodecEntry] = {
     "1.2.840.10008.1.2.5": _RLE,
     "1.2.840.10008.1.2.1.98": _NATIVE,
@@ -43,7 +45,24 @@ REGISTRY: dict[str, CodecEntry] = {
     "1.2.840.10008.1.2.4.70": CodecEntry("jpeg_lossless", "built in (dcmpy._ext.ljpeg)", True),
     "1.2.840.10008.1.2.4.80": _JPEGLS,
     "1.2.840.10008.1.2.4.81": _JPEGLS,
+    # JPEG 2000 and HTJ2K decode through OpenJPEG (glymur's libopenjp2); HTJ2K encodes
+    # through OpenJPH (imagecodecs); Part 2 multi-component: decode only
+    "1.2.840.10008.1.2.4.90": CodecEntry("jpeg2k", _OPENJPEG, True),
+    "1.2.840.10008.1.2.4.91": CodecEntry("jpeg2k", _OPENJPEG, True),
+    "1.2.840.10008.1.2.4.92": CodecEntry("jpeg2k", _OPENJPEG, False),
+    "1.2.840.10008.1.2.4.93": CodecEntry("jpeg2k", _OPENJPEG, False),
+    **{f"1.2.840.10008.1.2.4.{n}": CodecEntry("htj2k", f"{_OPENJPEG}, OpenJPH (imagecodecs)",
+                                              True) for n in (201, 202, 203)},
+    # JPEG XL through libjxl (imagecodecs); JPEG recompression (.111) from a JPEG codestream
+    # with dcmpy.codecs.jpegxl.recompress_jpeg, not from pixels
+    "1.2.840.10008.1.2.4.110": CodecEntry("jpegxl", "libjxl (imagecodecs)", True),
+    "1.2.840.10008.1.2.4.111": CodecEntry("jpegxl", "libjxl (imagecodecs)", False),
+    "1.2.840.10008.1.2.4.112": CodecEntry("jpegxl", "libjxl (imagecodecs)", True),
 }
+
+
+# MPEG-2, H.264 and HEVC: kept, sent and received as they are, never decoded here
+VIDEO = frozenset(f"1.2.840.10008.1.2.4.{n}" for n in range(100, 109))
 
 
 def _entry(ts_uid: str) -> CodecEntry:
@@ -51,8 +70,11 @@ def _entry(ts_uid: str) -> CodecEntry:
     if entry is None:
         from ..dcmdata.xfer import lookup
         ts = lookup(ts_uid)
-        raise CodecUnavailable(f"no codec for transfer syntax {ts.name if ts else ts_uid} "
-                               f"({ts_uid})")
+        name = ts.name if ts else ts_uid
+        if ts_uid in VIDEO:
+            raise CodecUnavailable(f"{name} ({ts_uid}) is video: dcmpy stores, sends and "
+                                   f"receives it as it is; decode it with a video library")
+        raise CodecUnavailable(f"no codec for transfer syntax {name} ({ts_uid})")
     return entry
 
 
@@ -102,7 +124,8 @@ def supported() -> dict[str, tuple[bool, bool, str]]:
     return out
 
 
-def encodes_by_pixel(ts_uid: str) -> bool:
-    """True when the codec stores colour by pixel whatever the source's Planar Configuration
-    (JPEG, JPEG-LS: the attribute becomes 0, as DCMTK writes it)."""
-    return bool(getattr(_module(ts_uid, _entry(ts_uid)), "BY_PIXEL", False))
+def lossy_method(ts_uid: str, **options: Any) -> str | None:
+    """The Lossy Image Compression Method (PS3.3 C.7.6.1.1.5.1) an encode into ``ts_uid`` with
+    these options calls for, or None when it keeps every value."""
+    func = getattr(_module(ts_uid, _entry(ts_uid)), "lossy_method", None)
+    return func(**options) if func else None

@@ -16,8 +16,6 @@ from ..dcmdata.pixels import PixelDataError, PixelInfo
 from ._frames import as_unsigned, checked
 from ._imagecodecs import call, imagecodecs
 
-BY_PIXEL = True     # colour is encoded interleaved: Planar Configuration 0 after encoding
-
 
 CONVERSIONS = ("photometric", "lossy", "guess", "guess-lossy", "always", "never")
 
@@ -112,3 +110,8 @@ def encoded_photometric(info: PixelInfo, subsampling: str = "422") -> str:
     if info.samples == 1:
         return info.photometric
     return "YBR_FULL_422" if subsampling == "422" else "YBR_FULL"
+
+
+def lossy_method(**_options: Any) -> str:
+    """Every process encoded here is lossy (ISO/IEC 10918-1)."""
+    return "ISO_10918_1"

@@ -19,8 +19,6 @@ from ._frames import as_unsigned, checked
 
 INTERLEAVE = {"none": 0, "line": 1, "sample": 2}
 
-BY_PIXEL = True     # colour is encoded interleaved: Planar Configuration 0 after encoding
-
 
 class _FrameInfo(ctypes.Structure):
     _fields_ = [("width", ctypes.c_uint32), ("height", ctypes.c_uint32),
@@ -119,3 +117,8 @@ def encode(frame: Any, info: PixelInfo, near: int = 0, interleave: str = "line",
     if len(data) % 2 and pad == "eoi" and data.endswith(b"\xff\xd9"):
         data = data[:-2] + b"\xff\xff\xd9"
     return data
+
+
+def lossy_method(near: int = 0, **_options: Any) -> str | None:
+    """Near-lossless (NEAR > 0) loses up to NEAR per sample (ISO/IEC 14495-1)."""
+    return "ISO_14495_1" if near else None

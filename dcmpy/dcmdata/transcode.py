@@ -7,7 +7,7 @@ values bit-exact; the codecs live in ``dcmpy.codecs``.
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import Any, Callable
 
 from . import xfer
 from .dataset import Dataset
@@ -37,6 +37,7 @@ def _pixel_datasets(ds: Dataset) -> list[Dataset]:
 
 
 _HARDCOPY_COLOR = "1.2.840.10008.5.1.1.30"
+_KEEPS_PLANAR = frozenset({"1.2.840.10008.1.2.5", "1.2.840.10008.1.2.1.98"})
 # ultrasound images keep YBR_FULL by plane (PS3.3 C.8.5.6.1.16), as DCMTK's +pa decides
 _ULTRASOUND = frozenset({"1.2.840.10008.5.1.4.1.1.6.1", "1.2.840.10008.5.1.4.1.1.3.1",
                          "1.2.840.10008.5.1.4.1.1.6", "1.2.840.10008.5.1.4.1.1.3"})
@@ -57,17 +58,20 @@ def decompress(ds: Dataset, ts_uid: str = xfer.EXPLICIT_LE.uid, planar: Any = 0,
         raise PixelDataError(f"{target.name} is not an uncompressed transfer syntax")
     source = transfer_syntax_of(ds)
     sop_class = str(getattr(ds, "SOPClassUID", "") or "") if "SOPClassUID" in ds else ""
-    for item in _pixel_datasets(ds):
-        if is_encapsulated(item):
-            _decompress_one(item, source.uid, planar, sop_class, use_tables, codec_options)
+    # decode everything first, then change the data set: a failure changes nothing
+    changes = [_decoded(item, source.uid, planar, sop_class, use_tables, codec_options)
+               for item in _pixel_datasets(ds) if is_encapsulated(item)]
+    for apply in changes:
+        apply()
     if source.lossy:
         ds.LossyImageCompression = "01"     # the pixels went through a lossy process
     _set_syntax(ds, target)
     return ds
 
 
-def _decompress_one(ds: Dataset, source: str, planar: Any, sop_class: str, use_tables: bool,
-                    codec_options: dict) -> None:
+def _decoded(ds: Dataset, source: str, planar: Any, sop_class: str, use_tables: bool,
+             codec_options: dict) -> Callable[[], None]:
+    """Decode the pixel data of ``ds``; return what puts the result into ``ds``."""
     import numpy as np
     from ..codecs import decoded_photometric, decoder
     info = PixelInfo.of(ds)
@@ -91,11 +95,14 @@ def _decompress_one(ds: Dataset, source: str, planar: Any, sop_class: str, use_t
         if by_plane:
             frame = frame.transpose(2, 0, 1)
         pixels[i * size:(i + 1) * size] = np.ascontiguousarray(frame).view(np.uint8).reshape(-1)
-    ds[PIXEL_DATA] = Element(PIXEL_DATA, "OW", pixels.view("<u2"))
-    if info.samples > 1:
-        ds.PlanarConfiguration = int(by_plane)
-        if photometric != info.photometric:
-            ds.PhotometricInterpretation = photometric
+
+    def apply() -> None:
+        ds[PIXEL_DATA] = Element(PIXEL_DATA, "OW", pixels.view("<u2"))
+        if info.samples > 1:
+            ds.PlanarConfiguration = int(by_plane)
+            if photometric != info.photometric:
+                ds.PhotometricInterpretation = photometric
+    return apply
 
 
 def compress(ds: Dataset, ts_uid: str, *, offset_table: bool = True,
@@ -113,27 +120,36 @@ def compress(ds: Dataset, ts_uid: str, *, offset_table: bool = True,
         return ds
     if transfer_syntax_of(ds).encapsulated:
         decompress(ds)
-    for item in _pixel_datasets(ds):
-        _compress_one(item, target.uid, offset_table, fragment_size, codec_options)
+    changes = [_encoded(item, target.uid, offset_table, fragment_size, codec_options)
+               for item in _pixel_datasets(ds)]
+    for apply in changes:        # everything encoded before anything changes
+        apply()
     _set_syntax(ds, target)
     return ds
 
 
-def _compress_one(ds: Dataset, ts_uid: str, offset_table: bool, fragment_size: int | None,
-                  codec_options: dict) -> None:
-    from ..codecs import encoded_photometric, encoder, encodes_by_pixel
+def _encoded(ds: Dataset, ts_uid: str, offset_table: bool, fragment_size: int | None,
+             codec_options: dict) -> Callable[[], None]:
+    """Encode the pixel data of ``ds``; return what puts the result into ``ds``. Colour ends
+    up by pixel (Planar Configuration 0, PS3.5 8.2) except in RLE and encapsulated
+    uncompressed, which keep the source's layout."""
+    from ..codecs import encoded_photometric, encoder
     info = PixelInfo.of(ds, strict=True)
     encode = encoder(ts_uid)
     raw = native_pixels(ds, info)
     size = info.frame_size
     frames = [encode(raw[i * size:(i + 1) * size], info, **codec_options)
               for i in range(info.frames)]
-    ds[PIXEL_DATA] = Element(PIXEL_DATA, "OB", encapsulate(frames, offset_table, fragment_size))
     photometric = encoded_photometric(ts_uid, info, **codec_options)
-    if photometric != info.photometric:
-        ds.PhotometricInterpretation = photometric
-    if info.samples > 1 and (photometric != info.photometric or encodes_by_pixel(ts_uid)):
-        ds.PlanarConfiguration = 0
+
+    def apply() -> None:
+        ds[PIXEL_DATA] = Element(PIXEL_DATA, "OB",
+                                 encapsulate(frames, offset_table, fragment_size))
+        if photometric != info.photometric:
+            ds.PhotometricInterpretation = photometric
+        if info.samples > 1 and ts_uid not in _KEEPS_PLANAR:
+            ds.PlanarConfiguration = 0
+    return apply
 
 
 def _is_dicomdir(ds: Dataset) -> bool:
@@ -142,12 +158,6 @@ def _is_dicomdir(ds: Dataset) -> bool:
     sop = sop.value if sop is not None else getattr(ds, "SOPClassUID", "") if (
         "SOPClassUID" in ds) else ""
     return str(sop).rstrip("\0 ") == "1.2.840.10008.1.3.10"
-
-
-# PS3.3 C.7.6.1.1.5.1: Lossy Image Compression Method per family of transfer syntaxes
-_LOSSY_METHODS = (("1.2.840.10008.1.2.4.8", "ISO_14495_1"), ("1.2.840.10008.1.2.4.9", "ISO_15444_1"),
-                  ("1.2.840.10008.1.2.4.20", "ISO_15444_15"), ("1.2.840.10008.1.2.4.11", "ISO_18181_1"),
-                  ("1.2.840.10008.1.2.4.", "ISO_10918_1"))
 
 
 def transcode(ds: Dataset, ts_uid: str, **options: Any) -> Dataset:
@@ -165,10 +175,10 @@ def transcode(ds: Dataset, ts_uid: str, **options: Any) -> Dataset:
     if not target.encapsulated:
         return decompress(ds, ts_uid, **options)
     compress(ds, ts_uid, **options)
-    if target.lossy and target.uid != "1.2.840.10008.1.2.4.81" or (
-            target.uid == "1.2.840.10008.1.2.4.81" and options.get("near", 0)):
+    from ..codecs import lossy_method
+    method = lossy_method(ts_uid, **options)
+    if method:
         ratio = compression_ratio(ds)
-        method = next(m for prefix, m in _LOSSY_METHODS if target.uid.startswith(prefix))
         mark_lossy(ds, ratio, method)
         mark_derived(ds, f"Lossy compression with {target.name}, compression ratio "
                          f"{ratio:.5g}")
