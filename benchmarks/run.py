@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _data  # noqa: E402
 from bench_codecs import bench_codecs  # noqa: E402
+from ljpeg import bench_ljpeg  # noqa: E402
 from net_store import bench_net_store  # noqa: E402
 from _util import (DATA, PY, batches, best_of, child_json, child_maxrss, fmt, median_of,  # noqa: E402
                    ratio, run, table, warm, works)
@@ -310,7 +311,7 @@ def bench_dcmdump_process(quick: bool) -> None:
 
 BENCHES = {"header-scan": bench_header_scan, "nested-50k": bench_nested,
            "big-multiframe": bench_big, "dcmdump-process": bench_dcmdump_process,
-           "codecs": bench_codecs, "net-store": bench_net_store}
+           "codecs": bench_codecs, "ljpeg": bench_ljpeg, "net-store": bench_net_store}
 
 
 def main() -> None:
