@@ -5,35 +5,10 @@ from __future__ import annotations
 from typing import Callable
 
 from dcmpy.apps._cmdline import App, Int, Options, log
+from dcmpy.apps._files import READ_TS, add_output_encoding
 
-_READ_TS = {"little": "1.2.840.10008.1.2.1", "big": "1.2.840.10008.1.2.2",
-            "implicit": "1.2.840.10008.1.2"}
 WRITE_TS = {"little": "1.2.840.10008.1.2.1", "big": "1.2.840.10008.1.2.2",
             "implicit": "1.2.840.10008.1.2"}
-
-
-def add_input_format(app: App, *, transfer_syntax: bool) -> None:
-    app.group("input options:")
-    app.subgroup("input file format:")
-    app.option("+f", "--read-file", "read file format or data set (default)",
-               dest="read_mode", const="auto", default="auto")
-    app.option("+fo", "--read-file-only", "read file format only", dest="read_mode",
-               const="file-only")
-    app.option("-f", "--read-dataset", "read data set without file meta information",
-               dest="read_mode", const="dataset")
-    if not transfer_syntax:
-        return
-    app.subgroup("input transfer syntax:")
-    app.option("-t=", "--read-xfer-auto", "use TS recognition (default)", dest="read_xfer",
-               const="auto", default="auto")
-    app.option("-td", "--read-xfer-detect", "ignore TS specified in the file meta header",
-               dest="read_xfer", const="detect")
-    app.option("-te", "--read-xfer-little", "read with explicit VR little endian TS",
-               dest="read_xfer", const="little")
-    app.option("-tb", "--read-xfer-big", "read with explicit VR big endian TS", dest="read_xfer",
-               const="big")
-    app.option("-ti", "--read-xfer-implicit", "read with implicit VR little endian TS",
-               dest="read_xfer", const="implicit")
 
 
 def add_encapsulation_options(app: App, *, uid_default_lossy: bool = False) -> None:
@@ -70,44 +45,6 @@ def add_encapsulation_options(app: App, *, uid_default_lossy: bool = False) -> N
     app.option("+ua", "--uid-always", "always assign new UID", dest="new_uid")
 
 
-def add_output_encoding(app: App, *, dataset_padding: bool, retain_note: bool = True,
-                        item_unit: str = "bytes") -> None:
-    """VRs, group lengths, lengths and padding of the output (``dataset_padding``: the tool
-    can write a bare data set, and padding is then off; the help's wording varies by tool
-    as DCMTK's does, down to dcmcjpls' "i byte")."""
-    app.subgroup("post-1993 value representations:")
-    app.option("+u", "--enable-new-vr", "enable support for new VRs (UN/UT) (default)",
-               dest="new_vrs", default=True)
-    app.option("-u", "--disable-new-vr", "disable support for new VRs, convert to OB",
-               dest="new_vrs", const=False)
-    app.subgroup("group length encoding:")
-    app.option("+g=", "--group-length-recalc", "recalculate group lengths if present (default)",
-               dest="group_lengths", const="recalc", default="recalc")
-    app.option("+g", "--group-length-create", "always write with group length elements",
-               dest="group_lengths", const="add")
-    app.option("-g", "--group-length-remove", "always write without group length elements",
-               dest="group_lengths", const="remove")
-    app.subgroup("length encoding in sequences and items:")
-    app.option("+e", "--length-explicit", "write with explicit lengths (default)",
-               dest="explicit_lengths", default=True)
-    app.option("-e", "--length-undefined", "write with undefined lengths",
-               dest="explicit_lengths", const=False)
-    if dataset_padding:
-        app.subgroup("data set trailing padding (not with --write-dataset):")
-        retain = ("do not change padding\n(default if not --write-dataset)" if retain_note
-                  else "do not change padding (default)")
-    else:
-        app.subgroup("data set trailing padding:")
-        retain = "do not change padding (default)"
-    app.option("-p=", "--padding-retain", retain, dest="padding", const="retain",
-               default="retain")
-    app.option("-p", "--padding-off", "no padding (implicit if --write-dataset)"
-               if dataset_padding else "no padding", dest="padding", const="off")
-    app.option("+p", "--padding-create", "align file on multiple of f bytes\n"
-               f"and items on multiple of i {item_unit}", value="[f]ile-pad [i]tem-pad: integer",
-               nargs=2, type=(Int(0), Int(0)), dest="padding")
-
-
 def add_decompressed_output(app: App, *, padding_default_note: bool = True) -> None:
     """The output options of the decompressors: file format, syntax and encoding."""
     app.group("output options:")
@@ -123,7 +60,7 @@ def add_decompressed_output(app: App, *, padding_default_note: bool = True) -> N
                dest="write_xfer", const="big")
     app.option("+ti", "--write-xfer-implicit", "write with implicit VR little endian TS",
                dest="write_xfer", const="implicit")
-    add_output_encoding(app, dataset_padding=True, retain_note=padding_default_note)
+    add_output_encoding(app, retain_note=padding_default_note)
 
 
 def parse_decompressor(app: App, argv: list[str] | None) -> Options:
@@ -151,7 +88,7 @@ def convert_file(opts: Options, process: Callable, out_ts: str | None,
     from dcmpy.dcmdata.writer import DicomWriteError, WriteOptions, dcmwrite
 
     xfer = getattr(opts, "read_xfer", "auto")
-    read = ReadOptions(read_mode=opts.read_mode, transfer_syntax=_READ_TS.get(xfer),
+    read = ReadOptions(read_mode=opts.read_mode, transfer_syntax=READ_TS.get(xfer),
                        ignore_meta_syntax=xfer == "detect")
     log.info("open input file %s", opts.dcmfile_in)
     try:

@@ -6,14 +6,13 @@ import os
 
 from dcmpy.apps._cmdline import App, Int, Options, log
 
-_TS_BY_OPTION = {
+READ_TS = {
     "little": "1.2.840.10008.1.2.1", "big": "1.2.840.10008.1.2.2", "implicit": "1.2.840.10008.1.2",
 }
 
 
-def add_input_options(app: App, *, scan_dirs: bool = True, long_values: bool = True) -> None:
-    """The 'input options' block of dcmdump/dcmconv: file format, syntax, files, parser."""
-    app.group("input options:")
+def add_input_format(app: App, *, transfer_syntax: bool = True) -> None:
+    """'input file format' (+f +fo -f) and, with ``transfer_syntax``, 'input transfer syntax'."""
     app.subgroup("input file format:")
     app.option("+f", "--read-file", "read file format or data set (default)",
                dest="read_mode", const="auto", default="auto")
@@ -21,6 +20,8 @@ def add_input_options(app: App, *, scan_dirs: bool = True, long_values: bool = T
                const="file-only")
     app.option("-f", "--read-dataset", "read data set without file meta information",
                dest="read_mode", const="dataset")
+    if not transfer_syntax:
+        return
     app.subgroup("input transfer syntax:")
     app.option("-t=", "--read-xfer-auto", "use TS recognition (default)", dest="read_xfer",
                const="auto", default="auto")
@@ -32,6 +33,12 @@ def add_input_options(app: App, *, scan_dirs: bool = True, long_values: bool = T
                const="big")
     app.option("-ti", "--read-xfer-implicit", "read with implicit VR little endian TS",
                dest="read_xfer", const="implicit")
+
+
+def add_input_options(app: App, *, scan_dirs: bool = True, long_values: bool = True) -> None:
+    """The 'input options' block of dcmdump/dcmconv: file format, syntax, files, parser."""
+    app.group("input options:")
+    add_input_format(app)
     if scan_dirs:
         app.subgroup("input files:")
         app.option("+sd", "--scan-directories", "scan directories for input files (dcmfile-in)",
@@ -51,6 +58,53 @@ def add_input_options(app: App, *, scan_dirs: bool = True, long_values: bool = T
                    value="[k]bytes: integer (4..4194302, default: 4)", type=Int(4, 4194302),
                    dest="max_read_length", default=4)
     _parser_options(app)
+
+
+def add_output_encoding(app: App, *, lengths: tuple[str, str] = ("+e", "-e"),
+                        oversized: bool = False, padding: str = "dataset",
+                        retain_note: bool = True, padding_default: str = "retain",
+                        item_unit: str = "bytes") -> None:
+    """The output encoding blocks the dcmdata tools share: post-1993 VRs, group lengths, item
+    lengths and trailing padding, worded per tool as DCMTK words them.
+
+    ``padding`` is "dataset" when the tool can also write a bare data set (padding is then
+    off) and "file" when it cannot; ``oversized`` adds dcmconv's +eo/-eo; ``retain_note``,
+    ``padding_default`` and ``item_unit`` follow the tool's own help text (dcmcjpls says
+    "i byte")."""
+    app.subgroup("post-1993 value representations:")
+    app.option("+u", "--enable-new-vr", "enable support for new VRs (UN/UT) (default)",
+               dest="new_vrs", default=True)
+    app.option("-u", "--disable-new-vr", "disable support for new VRs, convert to OB",
+               dest="new_vrs", const=False)
+    app.subgroup("group length encoding:")
+    app.option("+g=", "--group-length-recalc", "recalculate group lengths if present (default)",
+               dest="group_lengths", const="recalc", default="recalc")
+    app.option("+g", "--group-length-create", "always write with group length elements",
+               dest="group_lengths", const="add")
+    app.option("-g", "--group-length-remove", "always write without group length elements",
+               dest="group_lengths", const="remove")
+    app.subgroup("length encoding in sequences and items:")
+    app.option(lengths[0], "--length-explicit", "write with explicit lengths (default)",
+               dest="explicit_lengths", default=True)
+    app.option(lengths[1], "--length-undefined", "write with undefined lengths",
+               dest="explicit_lengths", const=False)
+    if oversized:
+        app.option("+eo", "--write-oversized", "write oversized explicit length sequences\n"
+                   "and items with undefined length (default)", dest="oversized", default=True)
+        app.option("-eo", "--abort-oversized", "abort on oversized explicit sequences/items",
+                   dest="oversized", const=False)
+    bare = padding == "dataset"
+    app.subgroup("data set trailing padding (not with --write-dataset):" if bare
+                 else "data set trailing padding:")
+    retain = ("do not change padding\n(default if not --write-dataset)" if bare and retain_note
+              else "do not change padding (default)")
+    app.option("-p=", "--padding-retain", retain, dest="padding", const="retain",
+               default=padding_default)
+    app.option("-p", "--padding-off", "no padding (implicit if --write-dataset)" if bare
+               else "no padding", dest="padding", const="off")
+    app.option("+p", "--padding-create", "align file on multiple of f bytes\n"
+               f"and items on multiple of i {item_unit}", value="[f]ile-pad [i]tem-pad: integer",
+               nargs=2, type=(Int(0), Int(0)), dest="padding")
 
 
 def _flag_pair(app: App, dest: str, first: tuple[str, str, str], second: tuple[str, str, str],
@@ -146,7 +200,7 @@ def read_options_from(opts: Options):
     xfer = opts.read_xfer
     return ReadOptions(
         read_mode=opts.read_mode,
-        transfer_syntax=_TS_BY_OPTION.get(xfer),
+        transfer_syntax=READ_TS.get(xfer),
         ignore_meta_syntax=xfer == "detect",
         stop_before=tag_of(opts.stop_before),
         stop_after=tag_of(opts.stop_after),

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dcmpy.apps._cmdline import App, Int, log, run
 from dcmpy.apps._codecapp import (UNCOMPRESSED_PREDECESSOR, add_encapsulation_options,
-                                  add_input_format, add_output_encoding, convert_file,
-                                  to_secondary_capture)
+                                  convert_file, to_secondary_capture)
+from dcmpy.apps._files import add_input_format, add_output_encoding
 
 TOOL = "dcmcjpls"
 LOSSLESS, NEAR_LOSSLESS = "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"
@@ -14,7 +14,8 @@ def build_app() -> App:
     app = App(TOOL, "Encode DICOM file to JPEG-LS transfer syntax", columns=(3, 21))
     app.param("dcmfile-in", "DICOM input filename to be converted")
     app.param("dcmfile-out", "DICOM output filename")
-    add_input_format(app, transfer_syntax=True)
+    app.group("input options:")
+    add_input_format(app)
     app.group("JPEG-LS encoding options:")
     app.subgroup("JPEG-LS process:")
     app.option("+el", "--encode-lossless", "encode JPEG-LS lossless (default)", dest="near_lossless",
@@ -55,7 +56,7 @@ def build_app() -> App:
     app.group("encapsulated pixel data encoding options:")
     add_encapsulation_options(app, uid_default_lossy=True)
     app.group("output options:")
-    add_output_encoding(app, dataset_padding=False, item_unit="byte")
+    add_output_encoding(app, padding="file", item_unit="byte")
     return app
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dcmpy.apps._cmdline import App, Int, log, run
-from dcmpy.apps._files import add_input_options, read_options_from
+from dcmpy.apps._files import add_input_options, add_output_encoding, read_options_from
 from dcmpy.dcmdata import xfer
 
 TOOL = "dcmconv"
@@ -58,35 +58,7 @@ def build_app() -> App:
     app.option("+tu", "--write-xfer-uid", "write with transfer syntax t, compressing or\n"
                "decompressing the pixel data (dcmpy)", value="[t]ransfer syntax: UID or name",
                dest="write_xfer")
-    app.subgroup("post-1993 value representations:")
-    app.option("+u", "--enable-new-vr", "enable support for new VRs (UN/UT) (default)",
-               dest="new_vrs", default=True)
-    app.option("-u", "--disable-new-vr", "disable support for new VRs, convert to OB",
-               dest="new_vrs", const=False)
-    app.subgroup("group length encoding:")
-    app.option("+g=", "--group-length-recalc", "recalculate group lengths if present (default)",
-               dest="group_lengths", const="recalc", default="recalc")
-    app.option("+g", "--group-length-create", "always write with group length elements",
-               dest="group_lengths", const="add")
-    app.option("-g", "--group-length-remove", "always write without group length elements",
-               dest="group_lengths", const="remove")
-    app.subgroup("length encoding in sequences and items:")
-    app.option("+e", "--length-explicit", "write with explicit lengths (default)",
-               dest="explicit_lengths", default=True)
-    app.option("-e", "--length-undefined", "write with undefined lengths",
-               dest="explicit_lengths", const=False)
-    app.option("+eo", "--write-oversized", "write oversized explicit length sequences\n"
-               "and items with undefined length (default)", dest="oversized", default=True)
-    app.option("-eo", "--abort-oversized", "abort on oversized explicit sequences/items",
-               dest="oversized", const=False)
-    app.subgroup("data set trailing padding (not with --write-dataset):")
-    app.option("-p=", "--padding-retain", "do not change padding\n(default if not --write-dataset)",
-               dest="padding", const="retain", default="retain")
-    app.option("-p", "--padding-off", "no padding (implicit if --write-dataset)",
-               dest="padding", const="off")
-    app.option("+p", "--padding-create", "align file on multiple of f bytes\n"
-               "and items on multiple of i bytes", value="[f]ile-pad [i]tem-pad: integer",
-               nargs=2, type=(Int(0), Int(0)), dest="padding")
+    add_output_encoding(app, oversized=True)
     app.subgroup("deflate compression level (only with --write-xfer-deflated):")
     app.option("+cl", "--compression-level", "0=uncompressed, 1=fastest, 9=best compression",
                value="[l]evel: integer (default: 6)", type=Int(0, 9), dest="compression_level",

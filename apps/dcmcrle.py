@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dcmpy.apps._cmdline import App, log, run
 from dcmpy.apps._codecapp import (UNCOMPRESSED_PREDECESSOR, add_encapsulation_options,
-                                  add_input_format, add_output_encoding, convert_file,
-                                  to_secondary_capture)
+                                  convert_file, to_secondary_capture)
+from dcmpy.apps._files import add_input_format, add_output_encoding
 
 TOOL = "dcmcrle"
 RLE_LOSSLESS = "1.2.840.10008.1.2.5"
@@ -14,11 +14,12 @@ def build_app() -> App:
     app = App(TOOL, "Encode DICOM file to RLE transfer syntax", columns=(3, 21))
     app.param("dcmfile-in", "DICOM input filename to be converted")
     app.param("dcmfile-out", "DICOM output filename")
-    add_input_format(app, transfer_syntax=True)
+    app.group("input options:")
+    add_input_format(app)
     app.group("encapsulated pixel data encoding options:")
     add_encapsulation_options(app)
     app.group("output options:")
-    add_output_encoding(app, dataset_padding=False)
+    add_output_encoding(app, padding="file")
     return app
 
 

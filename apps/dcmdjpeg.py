@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from dcmpy.apps._cmdline import App, log, run
-from dcmpy.apps._codecapp import (WRITE_TS, add_decompressed_output, add_input_format,
-                                  add_uid_options, convert_file, parse_decompressor)
+from dcmpy.apps._codecapp import (WRITE_TS, add_decompressed_output, add_uid_options,
+                                  convert_file, parse_decompressor)
+from dcmpy.apps._files import add_input_format
 
 TOOL = "dcmdjpeg"
 
@@ -12,6 +13,7 @@ def build_app() -> App:
     app = App(TOOL, "Decode JPEG-compressed DICOM file", columns=(4, 21))
     app.param("dcmfile-in", "DICOM input filename to be converted")
     app.param("dcmfile-out", "DICOM output filename")
+    app.group("input options:")
     add_input_format(app, transfer_syntax=False)
     app.group("processing options:")
     app.subgroup("color space conversion:")

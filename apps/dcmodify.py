@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 
-from dcmpy.apps._cmdline import App, Int, log, run
+from dcmpy.apps._cmdline import App, log, run
+from dcmpy.apps._files import add_output_encoding
 
 TOOL = "dcmodify"
 SEPARATOR = "------------------------------------"
@@ -126,33 +127,8 @@ def _output_options(app: App) -> None:
                dest="write_xfer", const="big")
     app.option("+ti", "--write-xfer-implicit", "write with implicit VR little endian TS",
                dest="write_xfer", const="implicit")
-    app.subgroup("post-1993 value representations:")
-    app.option("+u", "--enable-new-vr", "enable support for new VRs (UN/UT) (default)",
-               dest="new_vrs", default=True)
-    app.option("-u", "--disable-new-vr", "disable support for new VRs, convert to OB",
-               dest="new_vrs", const=False)
-    app.subgroup("group length encoding:")
-    app.option("+g=", "--group-length-recalc", "recalculate group lengths if present (default)",
-               dest="group_lengths", const="recalc", default="recalc")
-    app.option("+g", "--group-length-create", "always write with group length elements",
-               dest="group_lengths", const="add")
-    app.option("-g", "--group-length-remove", "always write without group length elements",
-               dest="group_lengths", const="remove")
-    app.subgroup("length encoding in sequences and items:")
-    app.option("+le", "--length-explicit", "write with explicit lengths (default)",
-               dest="explicit_lengths", default=True)
-    app.option("-le", "--length-undefined", "write with undefined lengths",
-               dest="explicit_lengths", const=False)
-    # DCMTK 3.6.7's help calls -p= the default, but it drops the padding unless -p= is given:
-    # we do as it does
-    app.subgroup("data set trailing padding (not with --write-dataset):")
-    app.option("-p=", "--padding-retain", "do not change padding\n"
-               "(default if not --write-dataset)", dest="padding", const="retain", default="off")
-    app.option("-p", "--padding-off", "no padding (implicit if --write-dataset)",
-               dest="padding", const="off")
-    app.option("+p", "--padding-create", "align file on multiple of f bytes\n"
-               "and items on multiple of i bytes", value="[f]ile-pad [i]tem-pad: integer",
-               nargs=2, type=(Int(0), Int(0)), dest="padding")
+    # DCMTK 3.6.7's help calls -p= the default, but it drops the padding unless -p= is given
+    add_output_encoding(app, lengths=("+le", "-le"), padding_default="off")
 
 
 class _Job:

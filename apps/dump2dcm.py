@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from dcmpy.apps._files import add_output_encoding
 from dcmpy.apps._cmdline import App, Int, log, run
 
 TOOL = "dump2dcm"
@@ -71,31 +72,7 @@ def _output_options(app: App) -> None:
                dest="ignore_errors", const=False)
     app.option("+E", "--ignore-errors", "attempt to write even if dump is damaged",
                dest="ignore_errors")
-    app.subgroup("post-1993 value representations:")
-    app.option("+u", "--enable-new-vr", "enable support for new VRs (UN/UT) (default)",
-               dest="new_vrs", default=True)
-    app.option("-u", "--disable-new-vr", "disable support for new VRs, convert to OB",
-               dest="new_vrs", const=False)
-    app.subgroup("group length encoding:")
-    app.option("+g=", "--group-length-recalc", "recalculate group lengths if present (default)",
-               dest="group_lengths", const="recalc", default="recalc")
-    app.option("+g", "--group-length-create", "always write with group length elements",
-               dest="group_lengths", const="add")
-    app.option("-g", "--group-length-remove", "always write without group length elements",
-               dest="group_lengths", const="remove")
-    app.subgroup("length encoding in sequences and items:")
-    app.option("+e", "--length-explicit", "write with explicit lengths (default)",
-               dest="explicit_lengths", default=True)
-    app.option("-e", "--length-undefined", "write with undefined lengths",
-               dest="explicit_lengths", const=False)
-    app.subgroup("data set trailing padding (not with --write-dataset):")
-    app.option("-p=", "--padding-retain", "do not change padding (default)",
-               dest="padding", const="retain", default="retain")
-    app.option("-p", "--padding-off", "no padding (implicit if --write-dataset)",
-               dest="padding", const="off")
-    app.option("+p", "--padding-create", "align file on multiple of f bytes\n"
-               "and items on multiple of i bytes", value="[f]ile-pad [i]tem-pad: integer",
-               nargs=2, type=(Int(0), Int(0)), dest="padding")
+    add_output_encoding(app, retain_note=False)
     app.subgroup("deflate compression level (only with --write-xfer-deflated):")
     app.option("+cl", "--compression-level", "0=uncompressed, 1=fastest, 9=best compression",
                value="[l]evel: integer (default: 6)", type=Int(0, 9), dest="compression_level",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
+from dcmpy.apps._files import add_output_encoding
 from dcmpy.apps._cmdline import App, Int, Options, log, run
 
 TOOL = "json2dcm"
@@ -50,31 +51,7 @@ def add_write_options(app: App) -> None:
 
 def add_encoding_options(app: App) -> None:
     """VRs, group lengths, sequence lengths, padding and deflate level (as xml2dcm)."""
-    app.subgroup("post-1993 value representations:")
-    app.option("+u", "--enable-new-vr", "enable support for new VRs (UN/UT) (default)",
-               dest="new_vrs", default=True)
-    app.option("-u", "--disable-new-vr", "disable support for new VRs, convert to OB",
-               dest="new_vrs", const=False)
-    app.subgroup("group length encoding:")
-    app.option("+g=", "--group-length-recalc", "recalculate group lengths if present (default)",
-               dest="group_lengths", const="recalc", default="recalc")
-    app.option("+g", "--group-length-create", "always write with group length elements",
-               dest="group_lengths", const="add")
-    app.option("-g", "--group-length-remove", "always write without group length elements",
-               dest="group_lengths", const="remove")
-    app.subgroup("length encoding in sequences and items:")
-    app.option("+e", "--length-explicit", "write with explicit lengths (default)",
-               dest="explicit_lengths", default=True)
-    app.option("-e", "--length-undefined", "write with undefined lengths",
-               dest="explicit_lengths", const=False)
-    app.subgroup("data set trailing padding (not with --write-dataset):")
-    app.option("-p=", "--padding-retain", "do not change padding\n(default if not --write-dataset)",
-               dest="padding", const="retain", default="retain")
-    app.option("-p", "--padding-off", "no padding (implicit if --write-dataset)",
-               dest="padding", const="off")
-    app.option("+p", "--padding-create", "align file on multiple of f bytes\n"
-               "and items on multiple of i bytes", value="[f]ile-pad [i]tem-pad: integer",
-               nargs=2, type=(Int(0), Int(0)), dest="padding")
+    add_output_encoding(app)
     app.subgroup("deflate compression level (only with --write-xfer-deflated):")
     app.option("+cl", "--compression-level", "0=uncompressed, 1=fastest, 9=best compression",
                value="[l]evel: integer (default: 6)", type=Int(0, 9), dest="compression_level",
