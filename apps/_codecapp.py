@@ -11,11 +11,13 @@ WRITE_TS = {"little": "1.2.840.10008.1.2.1", "big": "1.2.840.10008.1.2.2",
             "implicit": "1.2.840.10008.1.2"}
 
 
-def add_encapsulation_options(app: App, *, uid_default_lossy: bool = False) -> None:
+def add_encapsulation_options(app: App, *, uid_default_lossy: bool = False,
+                              before_uid: Callable[[App], None] | None = None) -> None:
     """Fragmentation, offset table, SOP Class and SOP Instance UID (the compressors).
 
     ``uid_default_lossy``: the JPEG tools' three UID choices (a new UID for lossy output by
-    default, ``new_uid`` 'default'/'always'/'never'), else dcmcrle's two (a bool)."""
+    default, ``new_uid`` 'default'/'always'/'never'), else dcmcrle's two (a bool).
+    ``before_uid`` adds a tool's own subgroups after the offset table ones (dcmcjpeg)."""
     app.subgroup("pixel data fragmentation:")
     app.option("+ff", "--fragment-per-frame", "encode each frame as one fragment (default)",
                dest="fragment_kb", const=None, default=None)
@@ -27,6 +29,8 @@ def add_encapsulation_options(app: App, *, uid_default_lossy: bool = False) -> N
                dest="offset_table", default=True)
     app.option("-ot", "--offset-table-empty", "leave offset table empty", dest="offset_table",
                const=False)
+    if before_uid is not None:
+        before_uid(app)
     app.subgroup("SOP Class UID:")
     app.option("+cd", "--class-default", "keep SOP Class UID (default)", dest="to_sc",
                const=False, default=False)

@@ -70,22 +70,17 @@ def add_repeat_abort(app: App) -> None:
     app.option("", "--abort", "abort association instead of releasing it", dest="abort")
 
 
-def add_tls(app: App) -> None:
-    """The TLS block's switch (TLS itself is not there yet: asking for it is an error)."""
-    app.group("transport layer security (TLS) options:")
-    app.subgroup("transport protocol stack:")
-    app.option("-tls", "--disable-tls", "use normal TCP/IP connection (default)", dest="tls",
-               const=None, default=None)
-    app.option("+tls", "--enable-tls", "use authenticated secure TLS connection",
-               value="[p]rivate key file, [c]ertificate file: string", nargs=2, dest="tls")
-    app.option("+tla", "--anonymous-tls", "use secure TLS connection without certificate",
-               dest="tls", const="anonymous")
+def add_tls(app: App, scp: bool = False) -> None:
+    """DCMTK's TLS block (see ``_tlsopts``). An app that does not wire TLS yet calls
+    :func:`check_tls`; one that does uses ``_tlsopts.parse``/``_tlsopts.context`` instead."""
+    from dcmpy.apps._tlsopts import add_options
+    add_options(app, scp=scp)
 
 
 def check_tls(opts: Options) -> int | None:
-    """Exit code 1 with a fatal line if TLS was asked for (not supported yet)."""
+    """Exit code 1 with a fatal line if TLS was asked for by an app that does not wire it."""
     if opts.tls:
-        log.fatal("TLS is not supported by this build of dcmpy")
+        log.fatal("TLS is not supported by this tool in dcmpy yet")
         return 1
     return None
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dcmpy.apps import _netopts as N
+from dcmpy.apps import _tlsopts as T
 from dcmpy.apps._cmdline import App, Int, log, run
 
 TOOL = "echoscu"
@@ -16,7 +17,7 @@ PROPOSE_TS = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"]
 
 
 def build_app() -> App:
-    app = App(TOOL, "DICOM verification (C-ECHO) SCU", columns=(4, 19))
+    app = App(TOOL, "DICOM verification (C-ECHO) SCU", columns=(4, 19), libraries=T.libraries)
     app.param("peer", "hostname of DICOM peer")
     app.param("port", "tcp/ip port number of peer")
     app.group("network options:")
@@ -30,22 +31,22 @@ def build_app() -> App:
     N.add_timeouts(app)
     N.add_max_pdu(app)
     N.add_repeat_abort(app)
-    N.add_tls(app)
+    T.add_options(app, offline=True)
     return app
 
 
 def echo(host: str, port: int, *, calling_ae: str = "ECHOSCU", called_ae: str = "ANY-SCP",
          transfer_syntaxes: int = 1, contexts: int = 1, repeat: int = 1, abort: bool = False,
-         max_pdu: int = 16384, timeouts=None, logger=log) -> int:
-    """Associate, send ``repeat`` C-ECHO requests, release (or abort). Returns 0 on success,
-    1 on any failure (DCMTK's echoscu exit codes)."""
+         max_pdu: int = 16384, timeouts=None, logger=log, tls=None) -> int:
+    """Associate (over TLS with an ssl.SSLContext ``tls``), send ``repeat`` C-ECHO requests,
+    release (or abort). Returns 0 on success, 1 on any failure (DCMTK's echoscu exit codes)."""
     from dcmpy.dcmnet.association import AssociationError
     from dcmpy.dcmnet.scu import associate
     specs = [(VERIFICATION, PROPOSE_TS[:transfer_syntaxes])] * contexts
     logger.info("Requesting Association")
     try:
         assoc = associate(host, port, specs, calling_ae=calling_ae, called_ae=called_ae,
-                          max_pdu=max_pdu, timeouts=timeouts, log=logger)
+                          max_pdu=max_pdu, timeouts=timeouts, log=logger, tls=tls)
     except (AssociationError, OSError) as exc:
         N.report_association_failure(exc, host)
         return 1
@@ -77,15 +78,16 @@ def echo(host: str, port: int, *, calling_ae: str = "ECHOSCU", called_ae: str = 
 def main(argv: list[str] | None = None) -> int:
     app = build_app()
     opts = app.parse(argv)
+    tls = T.parse(app, opts)
     port = N.parse_port(app, opts.port)
     aet = N.check_ae_title(app, "--aetitle", opts.aetitle)
     aec = N.check_ae_title(app, "--call", opts.call)
-    failed = N.check_tls(opts)
-    if failed is not None:
-        return failed
+    context = T.context(tls)
+    if isinstance(context, int):
+        return context
     return echo(opts.peer, port, calling_ae=aet, called_ae=aec, transfer_syntaxes=opts.propose_ts,
                 contexts=opts.propose_pc, repeat=opts.repeat, abort=opts.abort,
-                max_pdu=opts.max_pdu, timeouts=N.timeouts_from(opts))
+                max_pdu=opts.max_pdu, timeouts=N.timeouts_from(opts), tls=context)
 
 
 def entry() -> None:

@@ -11,6 +11,7 @@ import os
 import sys
 
 from dcmpy.apps import _netopts as N
+from dcmpy.apps import _tlsopts as T
 from dcmpy.apps._cmdline import INFO, App, Int, log, run
 
 TOOL = "storescp"
@@ -19,7 +20,8 @@ _WRITE_TS = {"little": N.EXPLICIT_LE, "big": N.EXPLICIT_BE, "implicit": N.IMPLIC
 
 
 def build_app() -> App:
-    app = App(TOOL, "DICOM storage (C-STORE) SCP", columns=(4, 21), help_if_no_args=True)
+    app = App(TOOL, "DICOM storage (C-STORE) SCP", columns=(4, 21), help_if_no_args=True,
+              libraries=T.libraries)
     app.param("port", "tcp/ip port number to listen on", optional=True)
     app.option("+v", "--verbose-pc", "show presentation contexts in verbose mode", dest="verbose_pc")
     app.group("multi-process options:", (6, 21))
@@ -69,7 +71,7 @@ def build_app() -> App:
     app.option("-up", "--uid-padding", "silently correct space-padded UIDs", dest="")
     app.option("", "--max-associations", "limit on simultaneous associations (default: 50)",
                value="[n]umber: integer", type=Int(1), dest="max_associations", default=50)
-    N.add_tls(app)
+    T.add_options(app, scp=True)
     app.group("output options:")
     app.subgroup("general:")
     app.option("-od", "--output-directory", "write received objects to existing directory d",
@@ -266,13 +268,14 @@ def _accepted_syntaxes(prefer: str | None) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     app = build_app()
     opts = app.parse(argv)
+    tls = T.parse(app, opts, scp=True)
     port = N.parse_port(app, opts.port) if opts.port is not None else None
-    failed = N.check_tls(opts)
-    if failed is not None:
-        return failed
     options = receive_options(opts, app)
     if isinstance(options, int):
         return options
+    options.tls = T.context(tls)
+    if isinstance(options.tls, int):
+        return options.tls
     from dcmpy.dcmnet.receiver import StoreSCP
     scp = StoreSCP(options, log, sys.stdout if log.enabled(INFO) else None)
     if opts.inetd:

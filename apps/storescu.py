@@ -6,13 +6,14 @@ from __future__ import annotations
 import sys
 
 from dcmpy.apps import _netopts as N
+from dcmpy.apps import _tlsopts as T
 from dcmpy.apps._cmdline import INFO, App, Int, log, run
 
 TOOL = "storescu"
 
 
 def build_app() -> App:
-    app = App(TOOL, "DICOM storage (C-STORE) SCU", columns=(4, 19))
+    app = App(TOOL, "DICOM storage (C-STORE) SCU", columns=(4, 19), libraries=T.libraries)
     app.param("peer", "hostname of DICOM peer")
     app.param("port", "tcp/ip port number of peer")
     app.param("dcmfile-in", "DICOM file or directory to be transmitted", multiple=True)
@@ -96,7 +97,7 @@ def build_app() -> App:
     app.option("+IP", "--invent-patient", "invent a new patient ID and name after n studies\n"
                "have been sent (default: 25)", value="[n]umber: integer (implies --invent-instance)",
                type=Int(1), dest="invent_patient", default=25)
-    N.add_tls(app)
+    T.add_options(app)
     return app
 
 
@@ -123,16 +124,17 @@ def _identity(opts, app: App):
 def main(argv: list[str] | None = None) -> int:
     app = build_app()
     opts = app.parse(argv)
+    tls = T.parse(app, opts)
     port = N.parse_port(app, opts.port)
     app.check_dependence("--scan-pattern", "--scan-directories", opts.scan_pattern is None or opts.scan_dirs)
     app.check_dependence("--password", "--user", opts.password is None or opts.user is not None)
     app.check_dependence("--empty-password", "--user", not opts.empty_password or opts.user is not None)
-    failed = N.check_tls(opts)
-    if failed is not None:
-        return failed
     options = send_options(opts, app)
     if isinstance(options, int):
         return options
+    options.tls = T.context(tls)
+    if isinstance(options.tls, int):
+        return options.tls
     from dcmpy.apps._files import collect_input_files
     from dcmpy.dcmnet.sender import StoreSCU
     if opts.scan_dirs:

@@ -87,8 +87,11 @@ def decoded_photometric(info: PixelInfo, data: Any, conversion: str = "photometr
 
 
 def encode(frame: Any, info: PixelInfo, quality: int = 90, subsampling: str = "422",
-           optimize: bool = True, smoothing: int = 0) -> bytes:
-    """Lossy JPEG (8 bits: Baseline, 12: Extended); colour is written as YCbCr."""
+           optimize: bool = True, smoothing: int = 0, colour: str = "ybr",
+           extended: bool = False) -> bytes:
+    """Lossy JPEG (8 bits: Baseline, 12: Extended); colour is written as YCbCr, or as RGB
+    (``colour="rgb"``: Adobe marker, no transform, no subsampling, DCMTK's ``+cr``).
+    ``extended`` marks an 8-bit frame Extended (SOF1) as DCMTK's ``+ee`` does."""
     if info.bits_stored > 12 or info.bits_allocated not in (8, 16):
         raise PixelDataError(f"JPEG: lossy JPEG holds 8 or 12 bits, not BitsStored "
                              f"{info.bits_stored}")
@@ -96,18 +99,34 @@ def encode(frame: Any, info: PixelInfo, quality: int = 90, subsampling: str = "4
     bits = 8 if info.bits_stored <= 8 else 12
     if bits == 8:
         arr = arr.astype(np.uint8)
-    colour = {} if info.samples == 1 else {"colorspace": "RGB", "outcolorspace": "YCbCr",
-                                            "subsampling": subsampling}
+    colour = {} if info.samples == 1 else {"colorspace": "RGB", "outcolorspace": "RGB"} if (
+        colour == "rgb") else {"colorspace": "RGB", "outcolorspace": "YCbCr",
+                               "subsampling": subsampling}
     data = bytes(call("JPEG", "encode the frame", imagecodecs.jpeg8_encode, arr, level=quality,
                       optimize=optimize, smoothing=smoothing or None, bitspersample=bits,
                       **colour))
+    if extended and bits == 8:
+        data = _as_extended(data)
     if len(data) % 2 and data.endswith(b"\xff\xd9"):
         data = data[:-2] + b"\xff\xff\xd9"     # even length with a fill byte, as DCMTK pads
     return data
 
 
-def encoded_photometric(info: PixelInfo, subsampling: str = "422") -> str:
-    if info.samples == 1:
+def _as_extended(data: bytes) -> bytes:
+    """The codestream with its SOF0 (Baseline) marker made SOF1 (Extended sequential)."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        if data[pos + 1] == 0xC0:
+            return data[:pos + 1] + b"\xc1" + data[pos + 2:]
+        if data[pos + 1] == 0xDA:
+            break
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    return data
+
+
+def encoded_photometric(info: PixelInfo, subsampling: str = "422", colour: str = "ybr",
+                        **_options: Any) -> str:
+    if info.samples == 1 or colour == "rgb":
         return info.photometric
     return "YBR_FULL_422" if subsampling == "422" else "YBR_FULL"
 

@@ -49,6 +49,10 @@ _LAZY = {
     "ModifyError": "dcmpy.dcmdata.modify",
     "apply_operation": "dcmpy.dcmdata.modify",
     "save_in_place": "dcmpy.dcmdata.modify",
+    "DicomImage": "dcmpy.dcmimgle.image",
+    "ImageError": "dcmpy.dcmimgle.image",
+    "WorklistSCP": "dcmpy.dcmwlm.scp",
+    "WorklistOptions": "dcmpy.dcmwlm.scp",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -220,12 +220,13 @@ def compression_ratio(ds: Dataset, stored_bits: bool = False) -> float:
     return native / stored if stored else 0.0
 
 
-def mark_lossy(ds: Dataset, ratio: float, method: str) -> None:
+def mark_lossy(ds: Dataset, ratio: float | str, method: str) -> None:
     """Record a lossy compression as PS3.3 C.7.6.1.1.5 asks: Lossy Image Compression 01, the
-    ratio and method appended to those of earlier lossy steps, and the 'Lossy Compression'
-    derivation code (once)."""
+    ratio (a number, or the text to store) and method appended to those of earlier lossy
+    steps, and the 'Lossy Compression' derivation code (once)."""
     ds.LossyImageCompression = "01"
-    for keyword, value in (("LossyImageCompressionRatio", f"{ratio:.5g}"),
+    text = ratio if isinstance(ratio, str) else f"{ratio:.5g}"
+    for keyword, value in (("LossyImageCompressionRatio", text),
                            ("LossyImageCompressionMethod", method)):
         old = getattr(ds, keyword, None) if keyword in ds else None
         values = [] if old in (None, "") else list(old) if isinstance(old, (list, tuple)) else [old]

@@ -21,6 +21,9 @@ _LAZY = {
     "AE": "scp", "Request": "scp", "Response": "scp",
     "StoreSCU": "sender", "SendOptions": "sender", "StoreSCP": "receiver",
     "ReceiveOptions": "receiver",
+    "FindSCU": "qrscu", "MoveSCU": "qrscu", "GetSCU": "qrscu", "FindOptions": "qrscu",
+    "MoveOptions": "qrscu", "GetOptions": "qrscu", "build_query": "qrscu", "c_find": "qrscu",
+    "c_move": "qrscu", "c_get": "qrscu", "StoreOptions": "qrstore",
 }
 
 __all__ = list(_LAZY)

@@ -78,7 +78,12 @@ def describe_failure(exc: BaseException, host: str) -> str:
     """DCMTK's wording of a failed association request (its ``F:`` line)."""
     if isinstance(exc, AssociationRejected):
         return str(exc)
-    if isinstance(exc, socket.gaierror):
+    if getattr(exc, "tls_condition", False):        # tls.TLSError: DCMTK's dcmtls text
+        return "Association Request Failed: " + str(exc)
+    if isinstance(exc, ConnectionLost):
+        text = str(exc) if str(exc).startswith("0006:") else \
+            "0006:0317 Peer aborted Association (or never connected)"
+    elif isinstance(exc, socket.gaierror):
         text = f"0006:0320 Attempt to connect to unknown host: {host}"
     elif isinstance(exc, ConnectionRefusedError):
         text = "0006:031c TCP Initialization Error: Connection refused"
@@ -125,15 +130,18 @@ class Association:
         self.sink_factory: SinkFactory | None = None
         self._assembler: Assembler | None = None
         self._next_id = 1
+        self.tls: Any = None          # an ssl.SSLContext: the requestor secures its connection
 
     # -- establishment ---------------------------------------------------------------------------
     @classmethod
     def request(cls, host: str, port: int, rq: P.AssociateRQ, *, timeouts: Timeouts | None = None,
-                log: Any = NULL) -> Association:
-        """Connect and negotiate; raises AssociationRejected/-Aborted, ConnectionLost,
-        NetworkTimeout, ProtocolError, or OSError when the connection cannot be made."""
+                log: Any = NULL, tls: Any = None) -> Association:
+        """Connect (over TLS with an ssl.SSLContext ``tls``) and negotiate; raises
+        AssociationRejected/-Aborted, ConnectionLost, NetworkTimeout, ProtocolError, or OSError
+        when the connection cannot be made (tls.TLSError when the handshake fails)."""
         assoc = cls(True, timeouts, rq.user.max_length or DEFAULT_MAX_PDU, log)
         assoc.rq = rq
+        assoc.tls = tls
         if log.enabled(DEBUG):
             from .describe import describe
             log.debug("Request Parameters:\n%s", describe(rq))
@@ -143,7 +151,12 @@ class Association:
             assoc.fsm.state = "Sta4"
             assoc.fsm.event("Evt17")
             raise
-        assoc.fsm.event("Evt2")
+        try:
+            assoc.fsm.event("Evt2")
+        except (TransportClosed, TransportTimeout) as exc:   # e.g. a TLS peer refused our certificate
+            assoc.close()
+            raise ConnectionLost(f"0006:031d TCP I/O Error ({exc or 'timeout'}) occurred in routine: "
+                                 "sendAssociationRQTCP") from None
         assoc._await(("Evt3",), assoc.timeouts.acse)
         if log.enabled(DEBUG):
             from .describe import describe
@@ -264,6 +277,9 @@ class Association:
     # -- the state machine's actions (PS3.8 Tables 9-6 to 9-9) ----------------------------------
     def AE_1(self, host: str, port: int) -> None:
         sock = connect(host, port, self.timeouts.connect)
+        if self.tls is not None:
+            from .tls import secure_client
+            sock = secure_client(sock, self.tls, self.timeouts.acse, self.log)
         self.transport = Transport(sock, self.timeouts.socket)
         self.peer_address = peer_name(sock)
 

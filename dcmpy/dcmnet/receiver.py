@@ -56,6 +56,7 @@ class ReceiveOptions:
     sleep_during: float = 0
     abort_after: bool = False
     abort_during: bool = False
+    tls: Any = None                      # an ssl.SSLContext (dcmnet.tls.create_context)
 
 
 class _Study:
@@ -80,7 +81,7 @@ class StoreSCP:
         self._study = _Study()
         self._lock = threading.Lock()
         self.ae = AE(opts.ae_title, self._policy(), max_associations=opts.max_associations,
-                     timeouts=opts.timeouts, max_pdu=opts.max_pdu, log=log)
+                     timeouts=opts.timeouts, max_pdu=opts.max_pdu, log=log, tls=opts.tls)
         self.ae.on("C-ECHO", self._echo)
         self.ae.on("C-STORE", self._store, sink=self._sink)
         self.ae.hook("received", lambda rq: log.info("Association Received"))

@@ -27,7 +27,7 @@ from .dimse import Message, Sink
 from .negotiation import RJ_LOCAL_LIMIT, AcceptorPolicy
 from .netlog import NULL
 from . import pdu as P
-from .transport import listen, tune
+from .transport import listen, peer_name, tune
 
 CANCEL = 0xFE00
 _PENDING = (0xFF00, 0xFF01)
@@ -78,7 +78,8 @@ class AE:
 
     def __init__(self, ae_title: str = "ANY-SCP", policy: AcceptorPolicy | None = None, *,
                  max_associations: int | None = None, timeouts: Timeouts | None = None,
-                 max_pdu: int = 16384, log: Any = NULL) -> None:
+                 max_pdu: int = 16384, log: Any = NULL, tls: Any = None) -> None:
+        self.tls = tls               # an ssl.SSLContext: every connection is TLS (dcmnet.tls)
         self.policy = policy or AcceptorPolicy(ae_title=ae_title, max_pdu=max_pdu)
         self.policy.ae_title = ae_title
         self.policy.max_pdu = max_pdu
@@ -104,7 +105,8 @@ class AE:
             self.sinks[service] = sink
 
     def hook(self, event: str, fn: Hook) -> None:
-        """Call ``fn`` on 'received' (the A-ASSOCIATE-RQ), 'accepted' (assoc), 'rejected' (None,
+        """Call ``fn`` on 'received' (the A-ASSOCIATE-RQ), 'received-from' (the A-ASSOCIATE-RQ,
+        the peer's address), 'accepted' (assoc), 'rejected' (None,
         the A-ASSOCIATE-RJ), 'failed' (error while negotiating), 'released' (assoc), 'aborted'
         (assoc, error) and 'closed' (assoc)."""
         self.hooks.setdefault(event, []).append(fn)
@@ -186,13 +188,16 @@ class AE:
             def busy(rq: P.AssociateRQ) -> P.AssociateRJ:
                 return P.AssociateRJ(*RJ_LOCAL_LIMIT)
             self.log.warn("too many associations (%d), rejecting one", self.max_associations)
-            self._associate(conn, busy)
+            conn = self._secure(conn)
+            if conn is not None:
+                self._associate(conn, busy)
         finally:
             self._rejectors.release()
 
     def _run(self, conn: socket.socket) -> None:
         try:
-            assoc = self._associate(conn, self.policy.negotiate)
+            conn = self._secure(conn)
+            assoc = self._associate(conn, self.policy.negotiate) if conn is not None else None
             if assoc is not None:
                 self._serve_association(assoc)
         finally:
@@ -202,13 +207,28 @@ class AE:
     def handle(self, conn: socket.socket) -> None:
         """Run one association on an accepted connection in this thread (e.g. inetd mode)."""
         tune(conn)
-        assoc = self._associate(conn, self.policy.negotiate)
+        conn = self._secure(conn)
+        assoc = self._associate(conn, self.policy.negotiate) if conn is not None else None
         if assoc is not None:
             self._serve_association(assoc)
+
+    def _secure(self, conn: socket.socket) -> socket.socket | None:
+        """The connection after the TLS handshake (``self.tls``), None if it failed ('failed'
+        hook; a port probe that closes at once is not reported)."""
+        if self.tls is None:
+            return conn
+        from .tls import TLSError, secure_server
+        try:
+            return secure_server(conn, self.tls, self.timeouts.acse, self.log)
+        except TLSError as exc:
+            if not exc.probe:
+                self._emit("failed", exc)
+            return None
 
     def _associate(self, conn: socket.socket, negotiate: Callable) -> Association | None:
         def decide(rq: P.AssociateRQ) -> P.AssociateAC | P.AssociateRJ:
             self._emit("received", rq)
+            self._emit("received-from", rq, peer_name(conn))
             return negotiate(rq)
         try:
             assoc = Association.accept(conn, decide, timeouts=self.timeouts,

@@ -50,10 +50,12 @@ def build_request(calling_ae: str, called_ae: str, contexts: Sequence[ContextSpe
 
 def associate(host: str, port: int, contexts: Sequence[ContextSpec | P.PresentationContextRQ], *,
               calling_ae: str = "DCMPY", called_ae: str = "ANY-SCP",
-              timeouts: Timeouts | None = None, log: Any = NULL, **request: Any) -> Association:
-    """Open an association (see :func:`build_request` for the negotiation options)."""
+              timeouts: Timeouts | None = None, log: Any = NULL, tls: Any = None,
+              **request: Any) -> Association:
+    """Open an association (see :func:`build_request` for the negotiation options), over TLS
+    when ``tls`` is an ssl.SSLContext (see :mod:`dcmpy.dcmnet.tls`)."""
     rq = build_request(calling_ae, called_ae, contexts, **request)
-    return Association.request(host, port, rq, timeouts=timeouts, log=log)
+    return Association.request(host, port, rq, timeouts=timeouts, log=log, tls=tls)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,8 +175,10 @@ def c_store(assoc: Association, obj: StoreObject, context_id: int, *, message_id
     if move_originator is not None:
         fields["MoveOriginatorApplicationEntityTitle"] = move_originator[0]
         fields["MoveOriginatorMessageID"] = move_originator[1]
-    assoc.send(Message("C-STORE-RQ", context_id, **fields), obj.data if data is None else data,
-               progress)
+    payload = obj.data if data is None else data
+    if len(payload) % 2:             # a deflated stream of odd length gets its pad byte (PS3.5 A.5)
+        payload = bytes(payload) + b"\0"
+    assoc.send(Message("C-STORE-RQ", context_id, **fields), payload, progress)
     return next(assoc.responses(mid))
 
 

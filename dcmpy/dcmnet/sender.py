@@ -52,6 +52,7 @@ class SendOptions:
     user_identity: P.UserIdentity | None = None
     invent: InventOptions | None = None
     verbose_pc: bool = False
+    tls: Any = None                     # an ssl.SSLContext (dcmnet.tls.create_context)
 
 
 def proposed_contexts(classes: list[str], file_syntaxes: dict[str, set[str]], preferred: str | None,
@@ -160,7 +161,7 @@ class StoreSCU:
         self.log.info("Requesting Association")
         try:
             assoc = Association.request(self.host, self.port, rq, timeouts=self.opts.timeouts,
-                                        log=self.log)
+                                        log=self.log, tls=self.opts.tls)
         except (AssociationError, OSError) as exc:
             self.log.fatal("%s", describe_failure(exc, self.host))
             return 1

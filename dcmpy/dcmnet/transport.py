@@ -81,10 +81,11 @@ class Transport:
     are there); it grows only to hold a PDU larger than itself, within the limits above.
     """
 
-    __slots__ = ("sock", "socket_timeout", "_buf", "_view", "_start", "_end", "closed")
+    __slots__ = ("sock", "socket_timeout", "_buf", "_view", "_start", "_end", "closed", "_gather")
 
     def __init__(self, sock: socket.socket, socket_timeout: float | None = 60.0) -> None:
         self.sock = sock
+        self._gather = type(sock) is socket.socket     # a TLS socket has no sendmsg
         self.socket_timeout = socket_timeout
         self._buf = bytearray(READ_AHEAD)
         self._view = memoryview(self._buf)
@@ -176,6 +177,9 @@ class Transport:
         """True if bytes (or a close) are waiting to be read, without blocking."""
         if self._end > self._start:
             return True
+        pending = getattr(self.sock, "pending", None)     # TLS: decrypted bytes in OpenSSL
+        if pending is not None and pending():
+            return True
         import select
         try:
             readable, _, _ = select.select([self.sock], [], [], 0)
@@ -189,8 +193,8 @@ class Transport:
         sock = self.sock
         sock.settimeout(self.socket_timeout)
         try:
-            if len(chunks) == 1:
-                sock.sendall(chunks[0])
+            if len(chunks) == 1 or not self._gather:
+                sock.sendall(chunks[0] if len(chunks) == 1 else b"".join(chunks))
                 return
             sent = sock.sendmsg(chunks)
             for chunk in chunks:            # after a partial write, the rest one by one
@@ -208,6 +212,13 @@ class Transport:
         if self.closed:
             return
         self.closed = True
+        unwrap = getattr(self.sock, "unwrap", None)
+        if unwrap is not None:                            # TLS: send close_notify, do not wait
+            try:
+                self.sock.settimeout(0)
+                unwrap()
+            except (OSError, ValueError):
+                pass
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
