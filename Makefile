@@ -5,7 +5,7 @@
 PYTHON  ?= python3
 VENV    := .venv
 PY      := $(VENV)/bin/python
-APT_PKGS := dcmtk libgdcm-tools dicom3tools libcharls2 libjpeg-turbo-progs libjxl-tools orthanc openssl gcc python3-dev python3-venv time
+APT_PKGS := dcmtk libgdcm-tools dicom3tools libcharls2 libjpeg-turbo-progs libjxl-tools orthanc openssl postgresql-15 util-linux gcc python3-dev python3-venv time
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYX     := $(wildcard dcmpy/_ext/*.pyx)
 

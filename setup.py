@@ -10,7 +10,7 @@ EXTENSIONS = [
 
 setup(
     packages=["dcmpy", "dcmpy._ext", "dcmpy.dcmdata", "dcmpy.dcmimgle", "dcmpy.dcmimage",
-              "dcmpy.dcmnet", "dcmpy.dcmwlm", "dcmpy.codecs", "dcmpy.apps"],
+              "dcmpy.dcmnet", "dcmpy.dcmqrdb", "dcmpy.dcmwlm", "dcmpy.codecs", "dcmpy.apps"],
     package_dir={"dcmpy.codecs": "codecs", "dcmpy.apps": "apps"},
     ext_modules=cythonize(EXTENSIONS, language_level=3, compiler_directives={"boundscheck": False, "wraparound": False}),
     zip_safe=False,

@@ -20,6 +20,7 @@ import _data  # noqa: E402
 from bench_codecs import bench_codecs  # noqa: E402
 from ljpeg import bench_ljpeg  # noqa: E402
 from net_store import bench_net_store  # noqa: E402
+from render import bench_render  # noqa: E402
 from _util import (DATA, PY, batches, best_of, child_json, child_maxrss, fmt, median_of,  # noqa: E402
                    ratio, run, table, warm, works)
 
@@ -309,9 +310,15 @@ def bench_dcmdump_process(quick: bool) -> None:
           ["tool", "how", "median", "ours vs X"], rows, notes)
 
 
+def bench_qr_index(quick: bool) -> None:
+    """The archive index (benchmarks/qr_index.py, its own process: it may start PostgreSQL)."""
+    run([PY, str(Path(__file__).with_name("qr_index.py")), *(["--quick"] if quick else [])])
+
+
 BENCHES = {"header-scan": bench_header_scan, "nested-50k": bench_nested,
            "big-multiframe": bench_big, "dcmdump-process": bench_dcmdump_process,
-           "codecs": bench_codecs, "ljpeg": bench_ljpeg, "net-store": bench_net_store}
+           "codecs": bench_codecs, "ljpeg": bench_ljpeg, "net-store": bench_net_store,
+           "qr-index": bench_qr_index, "render": bench_render}
 
 
 def main() -> None:
