@@ -11,6 +11,33 @@ WRITE_TS = {"little": "1.2.840.10008.1.2.1", "big": "1.2.840.10008.1.2.2",
             "implicit": "1.2.840.10008.1.2"}
 
 
+def add_colour_conversion(app: App, heading: str, never: str) -> None:
+    """DCMTK's JPEG colour conversion choices (+cp +cl +cg +cgl +ca +cn), as dcmdjpeg,
+    dcmcjpeg and dcmj2pnm word them (``heading``, and the ``never`` text of +cn)."""
+    app.subgroup(heading)
+    for short, long, text, mode in (
+            ("+cp", "--conv-photometric", "convert if YCbCr photometric interpr. (default)",
+             "photometric"),
+            ("+cl", "--conv-lossy", "convert YCbCr to RGB if lossy JPEG", "lossy"),
+            ("+cg", "--conv-guess", "convert to RGB if YCbCr is guessed by library", "guess"),
+            ("+cgl", "--conv-guess-lossy", "convert to RGB if lossy JPEG and YCbCr is\n"
+             "guessed by the underlying JPEG library", "guess-lossy"),
+            ("+ca", "--conv-always", "always convert YCbCr to RGB", "always"),
+            ("+cn", "--conv-never", never, "never")):
+        app.option(short, long, text, dest="conversion", const=mode, default="photometric")
+
+
+def add_jpeg_workarounds(app: App, heading: str) -> None:
+    """DCMTK's workarounds for broken JPEG encodings (+w6 +wi +wc)."""
+    app.subgroup(heading)
+    app.option("+w6", "--workaround-pred6", "enable workaround for JPEG lossless images\n"
+               "with overflow in predictor 6", dest="workaround_pred6")
+    app.option("+wi", "--workaround-incpl", "enable workaround for incomplete JPEG data",
+               dest="workaround_incomplete")
+    app.option("+wc", "--workaround-cornell", "enable workaround for 16-bit JPEG lossless\n"
+               "Cornell images with Huffman table overflow", dest="workaround_cornell")
+
+
 def add_encapsulation_options(app: App, *, uid_default_lossy: bool = False,
                               before_uid: Callable[[App], None] | None = None) -> None:
     """Fragmentation, offset table, SOP Class and SOP Instance UID (the compressors).

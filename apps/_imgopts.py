@@ -4,6 +4,7 @@ output formats, and applying the parsed options to a ``DicomImage``."""
 from __future__ import annotations
 
 from dcmpy.apps._cmdline import App, Float, Int, Options, log
+from dcmpy.apps._codecapp import add_colour_conversion, add_jpeg_workarounds
 
 
 def add_frame_options(app: App) -> None:
@@ -175,24 +176,8 @@ def add_compatibility_options(app: App, *, all_options: bool = True) -> None:
 
 def add_jpeg_decoding_options(app: App) -> None:
     """dcmj2pnm's colour space conversion and workaround blocks."""
-    app.subgroup("color space conversion (JPEG compressed images only):")
-    for short, long, text, mode in (
-            ("+cp", "--conv-photometric", "convert if YCbCr photometric interpr. (default)",
-             "photometric"),
-            ("+cl", "--conv-lossy", "convert YCbCr to RGB if lossy JPEG", "lossy"),
-            ("+cg", "--conv-guess", "convert to RGB if YCbCr is guessed by library", "guess"),
-            ("+cgl", "--conv-guess-lossy", "convert to RGB if lossy JPEG and YCbCr is\n"
-             "guessed by the underlying JPEG library", "guess-lossy"),
-            ("+ca", "--conv-always", "always convert YCbCr to RGB", "always"),
-            ("+cn", "--conv-never", "never convert color space", "never")):
-        app.option(short, long, text, dest="conversion", const=mode, default="photometric")
-    app.subgroup("workaround options for incorrect encodings (JPEG compressed images only):")
-    app.option("+w6", "--workaround-pred6", "enable workaround for JPEG lossless images\n"
-               "with overflow in predictor 6", dest="workaround_pred6")
-    app.option("+wi", "--workaround-incpl", "enable workaround for incomplete JPEG data",
-               dest="workaround_incomplete")
-    app.option("+wc", "--workaround-cornell", "enable workaround for 16-bit JPEG lossless\n"
-               "Cornell images with Huffman table overflow", dest="workaround_cornell")
+    add_colour_conversion(app, "color space conversion (JPEG compressed images only):", "never convert color space")
+    add_jpeg_workarounds(app, "workaround options for incorrect encodings (JPEG compressed images only):")
 
 
 def add_format_options(app: App, *, jpeg: bool) -> None:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dcmpy.apps._cmdline import App, Float, Int, Options, log, run
-from dcmpy.apps._codecapp import (UNCOMPRESSED_PREDECESSOR, add_encapsulation_options,
+from dcmpy.apps._codecapp import (add_colour_conversion, add_jpeg_workarounds,
+                                  UNCOMPRESSED_PREDECESSOR, add_encapsulation_options,
                                   convert_file, to_secondary_capture)
 from dcmpy.apps._files import add_input_format, add_output_encoding
 
@@ -97,24 +98,8 @@ def _encoding_options(app: App) -> None:
                const="rgb")
     app.option("+cm", "--monochrome", "convert color images to monochrome", dest="colour",
                const="mono")
-    app.subgroup("decompr. color space conversion (if input is compressed; always +cn with +tl):")
-    for short, long, text, mode in (
-            ("+cp", "--conv-photometric", "convert if YCbCr photometric interpr. (default)",
-             "photometric"),
-            ("+cl", "--conv-lossy", "convert YCbCr to RGB if lossy JPEG", "lossy"),
-            ("+cg", "--conv-guess", "convert to RGB if YCbCr is guessed by library", "guess"),
-            ("+cgl", "--conv-guess-lossy", "convert to RGB if lossy JPEG and YCbCr is\n"
-             "guessed by the underlying JPEG library", "guess-lossy"),
-            ("+ca", "--conv-always", "always convert YCbCr to RGB", "always"),
-            ("+cn", "--conv-never", "never convert color space", "never")):
-        app.option(short, long, text, dest="conversion", const=mode, default="photometric")
-    app.subgroup("decompr. workaround options for incorrect encodings (if input is compressed):")
-    app.option("+w6", "--workaround-pred6", "enable workaround for JPEG lossless images\n"
-               "with overflow in predictor 6", dest="workaround_pred6")
-    app.option("+wi", "--workaround-incpl", "enable workaround for incomplete JPEG data",
-               dest="workaround_incomplete")
-    app.option("+wc", "--workaround-cornell", "enable workaround for 16-bit JPEG lossless\n"
-               "Cornell images with Huffman table overflow", dest="workaround_cornell")
+    add_colour_conversion(app, "decompr. color space conversion (if input is compressed; always +cn with +tl):", "never convert color space")
+    add_jpeg_workarounds(app, "decompr. workaround options for incorrect encodings (if input is compressed):")
     app.subgroup("YCbCr component subsampling (lossy JPEG only):")
     app.option("+s2", "--sample-422", "4:2:2 subsampling with YBR_FULL_422 (default)",
                dest="subsampling", const="s2", default="s2")

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dcmpy.apps._cmdline import App, log, run
-from dcmpy.apps._codecapp import (WRITE_TS, add_decompressed_output, add_uid_options,
+from dcmpy.apps._codecapp import (add_colour_conversion, add_jpeg_workarounds,
+                                  WRITE_TS, add_decompressed_output, add_uid_options,
                                   convert_file, parse_decompressor)
 from dcmpy.apps._files import add_input_format
 
@@ -16,17 +17,7 @@ def build_app() -> App:
     app.group("input options:")
     add_input_format(app, transfer_syntax=False)
     app.group("processing options:")
-    app.subgroup("color space conversion:")
-    for short, long, text, mode in (
-            ("+cp", "--conv-photometric", "convert if YCbCr photometric interpr. (default)",
-             "photometric"),
-            ("+cl", "--conv-lossy", "convert YCbCr to RGB if lossy JPEG", "lossy"),
-            ("+cg", "--conv-guess", "convert to RGB if YCbCr is guessed by library", "guess"),
-            ("+cgl", "--conv-guess-lossy", "convert to RGB if lossy JPEG and YCbCr is\n"
-             "guessed by the underlying JPEG library", "guess-lossy"),
-            ("+ca", "--conv-always", "always convert YCbCr to RGB", "always"),
-            ("+cn", "--conv-never", "never convert YCbCr to RGB", "never")):
-        app.option(short, long, text, dest="conversion", const=mode, default="photometric")
+    add_colour_conversion(app, "color space conversion:", "never convert YCbCr to RGB")
     app.subgroup("planar configuration:")
     app.option("+pa", "--planar-auto", "automatically determine planar configuration\n"
                "from SOP class and color space (default)", dest="planar", const="auto",
@@ -34,13 +25,7 @@ def build_app() -> App:
     app.option("+px", "--color-by-pixel", "always store color-by-pixel", dest="planar", const=0)
     app.option("+pl", "--color-by-plane", "always store color-by-plane", dest="planar", const=1)
     add_uid_options(app)
-    app.subgroup("workaround options for incorrect JPEG encodings:")
-    app.option("+w6", "--workaround-pred6", "enable workaround for JPEG lossless images\n"
-               "with overflow in predictor 6", dest="workaround_pred6")
-    app.option("+wi", "--workaround-incpl", "enable workaround for incomplete JPEG data",
-               dest="workaround_incomplete")
-    app.option("+wc", "--workaround-cornell", "enable workaround for 16-bit JPEG lossless\n"
-               "Cornell images with Huffman table overflow", dest="workaround_cornell")
+    add_jpeg_workarounds(app, "workaround options for incorrect JPEG encodings:")
     add_decompressed_output(app)
     return app
 
