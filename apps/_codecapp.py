@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Callable
 
 from dcmpy.apps._cmdline import App, Int, Options, log
-from dcmpy.apps._files import READ_TS, add_output_encoding
+from dcmpy.apps._files import READ_TS, add_output_encoding, add_write_xfer
 
-WRITE_TS = {"little": "1.2.840.10008.1.2.1", "big": "1.2.840.10008.1.2.2",
-            "implicit": "1.2.840.10008.1.2"}
 
 
 def add_colour_conversion(app: App, heading: str, never: str) -> None:
@@ -84,13 +82,8 @@ def add_decompressed_output(app: App, *, padding_default_note: bool = True) -> N
                default=True)
     app.option("-F", "--write-dataset", "write data set without file meta information",
                dest="write_meta", const=False)
-    app.subgroup("output transfer syntax:")
-    app.option("+te", "--write-xfer-little", "write with explicit VR little endian (default)",
-               dest="write_xfer", const="little", default="little")
-    app.option("+tb", "--write-xfer-big", "write with explicit VR big endian TS",
-               dest="write_xfer", const="big")
-    app.option("+ti", "--write-xfer-implicit", "write with implicit VR little endian TS",
-               dest="write_xfer", const="implicit")
+    add_write_xfer(app, same=False, little="write with explicit VR little endian (default)",
+                   deflated=None)
     add_output_encoding(app, retain_note=padding_default_note)
 
 

@@ -9,6 +9,7 @@ from dcmpy.apps._cmdline import App, Int, Options, log
 READ_TS = {
     "little": "1.2.840.10008.1.2.1", "big": "1.2.840.10008.1.2.2", "implicit": "1.2.840.10008.1.2",
 }
+WRITE_TS = {**READ_TS, "deflated": "1.2.840.10008.1.2.1.99"}
 
 
 def add_input_format(app: App, *, transfer_syntax: bool = True) -> None:
@@ -20,8 +21,12 @@ def add_input_format(app: App, *, transfer_syntax: bool = True) -> None:
                const="file-only")
     app.option("-f", "--read-dataset", "read data set without file meta information",
                dest="read_mode", const="dataset")
-    if not transfer_syntax:
-        return
+    if transfer_syntax:
+        add_read_xfer(app)
+
+
+def add_read_xfer(app: App) -> None:
+    """'input transfer syntax' (-t= -td -te -tb -ti), read through ``READ_TS``."""
     app.subgroup("input transfer syntax:")
     app.option("-t=", "--read-xfer-auto", "use TS recognition (default)", dest="read_xfer",
                const="auto", default="auto")
@@ -33,6 +38,36 @@ def add_input_format(app: App, *, transfer_syntax: bool = True) -> None:
                const="big")
     app.option("-ti", "--read-xfer-implicit", "read with implicit VR little endian TS",
                dest="read_xfer", const="implicit")
+
+
+def add_read_meta(app: App) -> None:
+    """'input file format' of the text-to-DICOM tools (dump2dcm, json2dcm, xml2dcm): +f -f."""
+    app.subgroup("input file format:")
+    app.option("+f", "--read-meta-info", "read meta information if present (default)",
+               dest="read_meta", default=True)
+    app.option("-f", "--ignore-meta-info", "ignore file meta information", dest="read_meta",
+               const=False)
+
+
+def add_write_xfer(app: App, *, same: bool = True,
+                   little: str = "write with explicit VR little endian TS",
+                   deflated: str | None = "write with deflated expl. VR little endian TS") -> None:
+    """'output transfer syntax', read through ``WRITE_TS``: +t= (with ``same``, the default;
+    otherwise +te is), +te +tb +ti, and +td unless ``deflated`` is None. The texts are the
+    tool's own DCMTK wording."""
+    app.subgroup("output transfer syntax:")
+    if same:
+        app.option("+t=", "--write-xfer-same", "write with same TS as input (default)",
+                   dest="write_xfer", const=None)
+    app.option("+te", "--write-xfer-little", little, dest="write_xfer", const="little",
+               **({} if same else {"default": "little"}))
+    app.option("+tb", "--write-xfer-big", "write with explicit VR big endian TS",
+               dest="write_xfer", const="big")
+    app.option("+ti", "--write-xfer-implicit", "write with implicit VR little endian TS",
+               dest="write_xfer", const="implicit")
+    if deflated is not None:
+        app.option("+td", "--write-xfer-deflated", deflated, dest="write_xfer",
+                   const="deflated")
 
 
 def add_input_options(app: App, *, scan_dirs: bool = True, long_values: bool = True) -> None:
@@ -121,10 +156,7 @@ def _parser_options(app: App) -> None:
     _flag_pair(app, "use_meta_length",
                ("+ml", "--use-meta-length", "use file meta information group length (default)"),
                ("-ml", "--ignore-meta-length", "ignore file meta information group length"), True)
-    sub("parsing of odd-length attributes:")
-    _flag_pair(app, "odd_length_even",
-               ("+ao", "--accept-odd-length", "accept odd length attributes (default)"),
-               ("+ae", "--assume-even-length", "assume real length is one byte larger"), False)
+    add_odd_length(app)
     sub("handling of explicit VR:")
     _flag_pair(app, "use_explicit_vr",
                ("+ev", "--use-explicit-vr", "use explicit VR from dataset (default)"),
@@ -133,14 +165,7 @@ def _parser_options(app: App) -> None:
     _flag_pair(app, "nonstandard_vr_implicit",
                ("+vr", "--treat-as-unknown", "treat non-standard VR as unknown (default)"),
                ("-vr", "--assume-implicit", "try to read with implicit VR little endian TS"), False)
-    sub("handling of undefined length UN elements:")
-    _flag_pair(app, "cp246",
-               ("+ui", "--enable-cp246", "read undefined len UN as implicit VR (default)"),
-               ("-ui", "--disable-cp246", "read undefined len UN as explicit VR"), True)
-    sub("handling of defined length UN elements:")
-    _flag_pair(app, "convert_un",
-               ("-uc", "--retain-un", "retain elements as UN (default)"),
-               ("+uc", "--convert-un", "convert to real VR if known"), False)
+    add_un_handling(app)
     # +sq is what the scanner always does: a private element of undefined length read with
     # implicit VR is a sequence (DCMTK's default -sq would reject one whose private dictionary
     # VR is not SQ; the scanner does not consult the private dictionary)
@@ -174,11 +199,36 @@ def _parser_options(app: App) -> None:
                value='[t]ag: "gggg,eeee" or dictionary name', dest="stop_after")
     app.option("+sb", "--stop-before-elem", "stop parsing before element specified by t",
                value='[t]ag: "gggg,eeee" or dictionary name', dest="stop_before")
-    sub("automatic data correction:")
+    add_correction_and_deflate(app)
+
+
+def add_odd_length(app: App) -> None:
+    """'parsing of odd-length attributes' (+ao +ae)."""
+    app.subgroup("parsing of odd-length attributes:")
+    _flag_pair(app, "odd_length_even",
+               ("+ao", "--accept-odd-length", "accept odd length attributes (default)"),
+               ("+ae", "--assume-even-length", "assume real length is one byte larger"), False)
+
+
+def add_un_handling(app: App) -> None:
+    """The two 'handling of ... UN elements' subgroups (+ui -ui, -uc +uc)."""
+    app.subgroup("handling of undefined length UN elements:")
+    _flag_pair(app, "cp246",
+               ("+ui", "--enable-cp246", "read undefined len UN as implicit VR (default)"),
+               ("-ui", "--disable-cp246", "read undefined len UN as explicit VR"), True)
+    app.subgroup("handling of defined length UN elements:")
+    _flag_pair(app, "convert_un",
+               ("-uc", "--retain-un", "retain elements as UN (default)"),
+               ("+uc", "--convert-un", "convert to real VR if known"), False)
+
+
+def add_correction_and_deflate(app: App) -> None:
+    """'automatic data correction' (+dc -dc) and 'bitstream format of deflated input' (+bd +bz)."""
+    app.subgroup("automatic data correction:")
     _flag_pair(app, "data_correction",
                ("+dc", "--enable-correction", "enable automatic data correction (default)"),
                ("-dc", "--disable-correction", "disable automatic data correction"), True)
-    sub("bitstream format of deflated input:")
+    app.subgroup("bitstream format of deflated input:")
     app.option("+bd", "--bitstream-deflated", "expect deflated bitstream (default)",
                dest="zlib_input", const=False, default=False)
     app.option("+bz", "--bitstream-zlib", "expect deflated zlib bitstream", dest="zlib_input")

@@ -11,41 +11,23 @@ import sys
 
 from dcmpy.apps._cmdline import (App, EXITCODE_CANNOT_READ_INPUT_FILE, EXITCODE_CANNOT_WRITE_OUTPUT_FILE,
                                  Int, Options, log, run)
+from dcmpy.apps._files import READ_TS, add_input_format
 
 TOOL = "dcm2json"
 EXITCODE_CANNOT_CONVERT_TO_UNICODE = 80
 EXITCODE_CANNOT_WRITE_VALID_JSON = 81
-_READ_TS = {"little": "1.2.840.10008.1.2.1", "big": "1.2.840.10008.1.2.2",
-            "implicit": "1.2.840.10008.1.2"}
 
 
 def add_read_options(app: App) -> None:
     """The 'input options' block dcm2json and dcm2xml share (file format, transfer syntax)."""
     app.group("input options:")
-    app.subgroup("input file format:")
-    app.option("+f", "--read-file", "read file format or data set (default)",
-               dest="read_mode", const="auto", default="auto")
-    app.option("+fo", "--read-file-only", "read file format only", dest="read_mode",
-               const="file-only")
-    app.option("-f", "--read-dataset", "read data set without file meta information",
-               dest="read_mode", const="dataset")
-    app.subgroup("input transfer syntax:")
-    app.option("-t=", "--read-xfer-auto", "use TS recognition (default)", dest="read_xfer",
-               const="auto", default="auto")
-    app.option("-td", "--read-xfer-detect", "ignore TS specified in the file meta header",
-               dest="read_xfer", const="detect")
-    app.option("-te", "--read-xfer-little", "read with explicit VR little endian TS",
-               dest="read_xfer", const="little")
-    app.option("-tb", "--read-xfer-big", "read with explicit VR big endian TS", dest="read_xfer",
-               const="big")
-    app.option("-ti", "--read-xfer-implicit", "read with implicit VR little endian TS",
-               dest="read_xfer", const="implicit")
+    add_input_format(app)
 
 
 def read_input(opts: Options, tool: str):
     """The input file read as the options say, or None after logging DCMTK's error line."""
     from dcmpy.dcmdata.reader import DicomError, ReadOptions, dcmread
-    read = ReadOptions(read_mode=opts.read_mode, transfer_syntax=_READ_TS.get(opts.read_xfer),
+    read = ReadOptions(read_mode=opts.read_mode, transfer_syntax=READ_TS.get(opts.read_xfer),
                        ignore_meta_syntax=opts.read_xfer == "detect")
     name = opts.dcmfile_in
     try:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import os
 
 from dcmpy.apps._cmdline import App, log, run
+from dcmpy.apps._files import (READ_TS, add_correction_and_deflate, add_input_format,
+                               add_odd_length, add_un_handling)
 
 TOOL = "dcm2pdf"
-_TS_BY_OPTION = {"little": "1.2.840.10008.1.2.1", "big": "1.2.840.10008.1.2.2",
-                 "implicit": "1.2.840.10008.1.2"}
 
 
 def build_app(tool: str, kind: str) -> App:
@@ -19,47 +19,10 @@ def build_app(tool: str, kind: str) -> App:
     app.param("dcmfile-in", "DICOM input filename")
     app.param(f"{kind}file-out", f"{name} output filename")
     app.group("input options:")
-    app.subgroup("input file format:")
-    app.option("+f", "--read-file", "read file format or data set (default)",
-               dest="read_mode", const="auto", default="auto")
-    app.option("+fo", "--read-file-only", "read file format only", dest="read_mode",
-               const="file-only")
-    app.option("-f", "--read-dataset", "read data set without file meta information",
-               dest="read_mode", const="dataset")
-    app.subgroup("input transfer syntax:")
-    app.option("-t=", "--read-xfer-auto", "use TS recognition (default)", dest="read_xfer",
-               const="auto", default="auto")
-    app.option("-td", "--read-xfer-detect", "ignore TS specified in the file meta header",
-               dest="read_xfer", const="detect")
-    app.option("-te", "--read-xfer-little", "read with explicit VR little endian TS",
-               dest="read_xfer", const="little")
-    app.option("-tb", "--read-xfer-big", "read with explicit VR big endian TS",
-               dest="read_xfer", const="big")
-    app.option("-ti", "--read-xfer-implicit", "read with implicit VR little endian TS",
-               dest="read_xfer", const="implicit")
-    app.subgroup("parsing of odd-length attributes:")
-    app.option("+ao", "--accept-odd-length", "accept odd length attributes (default)",
-               dest="assume_even", const=False, default=False)
-    app.option("+ae", "--assume-even-length", "assume real length is one byte larger",
-               dest="assume_even")
-    app.subgroup("handling of undefined length UN elements:")
-    app.option("+ui", "--enable-cp246", "read undefined len UN as implicit VR (default)",
-               dest="cp246", default=True)
-    app.option("-ui", "--disable-cp246", "read undefined len UN as explicit VR", dest="cp246",
-               const=False)
-    app.subgroup("handling of defined length UN elements:")
-    app.option("-uc", "--retain-un", "retain elements as UN (default)", dest="convert_un",
-               const=False, default=False)
-    app.option("+uc", "--convert-un", "convert to real VR if known", dest="convert_un")
-    app.subgroup("automatic data correction:")
-    app.option("+dc", "--enable-correction", "enable automatic data correction (default)",
-               dest="correction", default=True)
-    app.option("-dc", "--disable-correction", "disable automatic data correction",
-               dest="correction", const=False)
-    app.subgroup("bitstream format of deflated input:")
-    app.option("+bd", "--bitstream-deflated", "expect deflated bitstream (default)",
-               dest="zlib_input", const=False, default=False)
-    app.option("+bz", "--bitstream-zlib", "expect deflated zlib bitstream", dest="zlib_input")
+    add_input_format(app)
+    add_odd_length(app)
+    add_un_handling(app)
+    add_correction_and_deflate(app)
     app.group("execution options:", columns=(5, 20))
     app.option("-x", "--exec", f"execute command c after {name} extraction",
                value="[c]ommand: string", dest="exec")
@@ -72,10 +35,10 @@ def extract_main(tool: str, kind: str, argv: list[str] | None = None) -> int:
     from dcmpy.dcmdata.encapdoc import InstanceError, extract_document
     from dcmpy.dcmdata.reader import DicomError, ReadOptions, dcmread
     source, target = opts.dcmfile_in, getattr(opts, f"{kind}file_out")
-    read = ReadOptions(read_mode=opts.read_mode, transfer_syntax=_TS_BY_OPTION.get(opts.read_xfer),
+    read = ReadOptions(read_mode=opts.read_mode, transfer_syntax=READ_TS.get(opts.read_xfer),
                        ignore_meta_syntax=opts.read_xfer == "detect", cp246=opts.cp246,
-                       assume_even_length=opts.assume_even, convert_un=opts.convert_un,
-                       zlib_deflate=opts.zlib_input, data_correction=opts.correction)
+                       assume_even_length=opts.odd_length_even, convert_un=opts.convert_un,
+                       zlib_deflate=opts.zlib_input, data_correction=opts.data_correction)
     log.info("open input file %s", source)
     try:
         document = extract_document(dcmread(source, read), kind)

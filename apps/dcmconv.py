@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from dcmpy.apps._cmdline import App, Int, log, run
-from dcmpy.apps._files import add_input_options, add_output_encoding, read_options_from
+from dcmpy.apps._files import (WRITE_TS, add_input_options, add_output_encoding, add_write_xfer,
+                               read_options_from)
 from dcmpy.dcmdata import xfer
 
 TOOL = "dcmconv"
-_WRITE_TS = {
-    "little": "1.2.840.10008.1.2.1", "big": "1.2.840.10008.1.2.2",
-    "implicit": "1.2.840.10008.1.2", "deflated": "1.2.840.10008.1.2.1.99",
-}
 
 
 def build_app() -> App:
@@ -42,17 +39,7 @@ def build_app() -> App:
     app.option("+F", "--write-file", "write file format", dest="write_mode", const="file")
     app.option("-F", "--write-dataset", "write data set without file meta information",
                dest="write_mode", const="dataset")
-    app.subgroup("output transfer syntax:")
-    app.option("+t=", "--write-xfer-same", "write with same TS as input (default)",
-               dest="write_xfer", const=None)
-    app.option("+te", "--write-xfer-little", "write with explicit VR little endian TS",
-               dest="write_xfer", const="little")
-    app.option("+tb", "--write-xfer-big", "write with explicit VR big endian TS",
-               dest="write_xfer", const="big")
-    app.option("+ti", "--write-xfer-implicit", "write with implicit VR little endian TS",
-               dest="write_xfer", const="implicit")
-    app.option("+td", "--write-xfer-deflated", "write with deflated explicit VR little endian TS",
-               dest="write_xfer", const="deflated")
+    add_write_xfer(app, deflated="write with deflated explicit VR little endian TS")
     app.option("+tg", "--write-xfer-ge", "write private GE LEI with big endian pixel TS\n"
                "(non-standard)", dest="write_xfer", const="ge")
     app.option("+tu", "--write-xfer-uid", "write with transfer syntax t, compressing or\n"
@@ -140,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
 def _target_syntax(option: str | None) -> str | None:
     """The output syntax's UID for the ``+t?`` choice (None keeps the input's); a ``+tu`` value
     may be a UID, a DCMTK name (``JPEG2000LosslessOnly``) or a PS3.6 keyword."""
-    if option is None or option in _WRITE_TS:
-        return _WRITE_TS.get(option) if option else ""
+    if option is None or option in WRITE_TS:
+        return WRITE_TS.get(option) if option else ""
     from dcmpy.dcmdata.uid import uid_for_dcmtk_name, uid_for_keyword
     uid = uid_for_dcmtk_name(option) or uid_for_keyword(option) or option
     return uid if xfer.lookup(uid) is not None else None

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from dcmpy.apps._cmdline import App, log, run
-from dcmpy.apps._codecapp import (WRITE_TS, add_decompressed_output, add_uid_options,
+from dcmpy.apps._codecapp import (add_decompressed_output, add_uid_options,
                                   convert_file, parse_decompressor)
-from dcmpy.apps._files import add_input_format
+from dcmpy.apps._files import WRITE_TS, add_input_format
 
 TOOL = "dcmdjpls"
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 import os
 
 from dcmpy.apps._cmdline import App, log, run
-from dcmpy.apps._files import add_output_encoding
+from dcmpy.apps._files import (READ_TS, add_correction_and_deflate, add_input_format,
+                               add_odd_length, add_output_encoding, add_read_xfer, add_write_xfer)
 
 TOOL = "dcmodify"
 SEPARATOR = "------------------------------------"
-_TS = {"little": "1.2.840.10008.1.2.1", "big": "1.2.840.10008.1.2.2",
-       "implicit": "1.2.840.10008.1.2"}   # -te -tb -ti, +te +tb +ti
 
 
 def _op(kind: str):
@@ -28,41 +27,12 @@ def build_app() -> App:
 
 def _input_options(app: App) -> None:
     app.group("input options:")
-    app.subgroup("input file format:")
-    app.option("+f", "--read-file", "read file format or data set (default)",
-               dest="read_mode", const="auto", default="auto")
-    app.option("+fo", "--read-file-only", "read file format only", dest="read_mode",
-               const="file-only")
-    app.option("-f", "--read-dataset", "read data set without file meta information",
-               dest="read_mode", const="dataset")
+    add_input_format(app, transfer_syntax=False)
     app.option("+fc", "--create-file", "create file format if file does not exist",
                dest="create_file")
-    app.subgroup("input transfer syntax:")
-    app.option("-t=", "--read-xfer-auto", "use TS recognition (default)", dest="read_xfer",
-               const="auto", default="auto")
-    app.option("-td", "--read-xfer-detect", "ignore TS specified in the file meta header",
-               dest="read_xfer", const="detect")
-    app.option("-te", "--read-xfer-little", "read with explicit VR little endian TS",
-               dest="read_xfer", const="little")
-    app.option("-tb", "--read-xfer-big", "read with explicit VR big endian TS",
-               dest="read_xfer", const="big")
-    app.option("-ti", "--read-xfer-implicit", "read with implicit VR little endian TS",
-               dest="read_xfer", const="implicit")
-    app.subgroup("parsing of odd-length attributes:")
-    app.option("+ao", "--accept-odd-length", "accept odd length attributes (default)",
-               dest="assume_even", const=False, default=False)
-    app.option("+ae", "--assume-even-length", "assume real length is one byte larger",
-               dest="assume_even")
-    app.subgroup("automatic data correction:")
-    app.option("+dc", "--enable-correction", "enable automatic data correction (default)",
-               dest="data_correction", default=True)
-    app.option("-dc", "--disable-correction", "disable automatic data correction",
-               dest="data_correction", const=False)
-    app.subgroup("bitstream format of deflated input:")
-    app.option("+bd", "--bitstream-deflated", "expect deflated bitstream (default)",
-               dest="zlib_input", const=False, default=False)
-    app.option("+bz", "--bitstream-zlib", "expect deflated zlib bitstream", dest="zlib_input")
-
+    add_read_xfer(app)
+    add_odd_length(app)
+    add_correction_and_deflate(app)
 
 def _processing_options(app: App) -> None:
     app.group("processing options:")
@@ -118,15 +88,7 @@ def _output_options(app: App) -> None:
                const=False, default=False)
     app.option("-F", "--write-dataset", "write data set without file meta information",
                dest="write_dataset")
-    app.subgroup("output transfer syntax:")
-    app.option("+t=", "--write-xfer-same", "write with same TS as input (default)",
-               dest="write_xfer", const=None)
-    app.option("+te", "--write-xfer-little", "write with explicit VR little endian TS",
-               dest="write_xfer", const="little")
-    app.option("+tb", "--write-xfer-big", "write with explicit VR big endian TS",
-               dest="write_xfer", const="big")
-    app.option("+ti", "--write-xfer-implicit", "write with implicit VR little endian TS",
-               dest="write_xfer", const="implicit")
+    add_write_xfer(app, deflated=None)
     # DCMTK 3.6.7's help calls -p= the default, but it drops the padding unless -p= is given
     add_output_encoding(app, lengths=("+le", "-le"), padding_default="off")
 
@@ -139,11 +101,11 @@ class _Job:
         from dcmpy.dcmdata.writer import WriteOptions
         self.opts = opts
         self.read = ReadOptions(
-            read_mode=opts.read_mode, transfer_syntax=_TS.get(opts.read_xfer),
-            ignore_meta_syntax=opts.read_xfer == "detect", assume_even_length=opts.assume_even,
+            read_mode=opts.read_mode, transfer_syntax=READ_TS.get(opts.read_xfer),
+            ignore_meta_syntax=opts.read_xfer == "detect", assume_even_length=opts.odd_length_even,
             data_correction=opts.data_correction, zlib_deflate=opts.zlib_input)
         self.write = WriteOptions(
-            transfer_syntax=_TS.get(opts.write_xfer), write_meta=not opts.write_dataset,
+            transfer_syntax=READ_TS.get(opts.write_xfer), write_meta=not opts.write_dataset,
             new_meta=True, group_lengths=opts.group_lengths,
             explicit_lengths=opts.explicit_lengths, new_vrs=opts.new_vrs,
             padding="off" if opts.write_dataset else opts.padding,

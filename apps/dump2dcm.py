@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import sys
 
-from dcmpy.apps._files import add_output_encoding
+from dcmpy.apps._files import WRITE_TS, add_output_encoding, add_read_meta, add_write_xfer
 from dcmpy.apps._cmdline import App, Int, log, run
 
 TOOL = "dump2dcm"
-_WRITE_TS = {"little": "1.2.840.10008.1.2.1", "big": "1.2.840.10008.1.2.2",
-             "implicit": "1.2.840.10008.1.2", "deflated": "1.2.840.10008.1.2.1.99"}
 _EXITCODE_CANNOT_CONVERT = 2     # DCMTK's code when the data set cannot take the transfer syntax
 _DEEP = 100                      # nesting beyond which the writer runs on a thread of its own
 
@@ -23,11 +21,7 @@ def build_app() -> App:
     app.param("dumpfile-in", "dump input filename")
     app.param("dcmfile-out", "DICOM output filename")
     app.group("input options:")
-    app.subgroup("input file format:")
-    app.option("+f", "--read-meta-info", "read meta information if present (default)",
-               dest="read_meta", default=True)
-    app.option("-f", "--ignore-meta-info", "ignore file meta information", dest="read_meta",
-               const=False)
+    add_read_meta(app)
     app.subgroup("file contents byte ordering:")
     app.option("+rl", "--read-file-little", "read OW data with little endian (default)",
                dest="big_endian_files", const=False, default=False)
@@ -56,17 +50,7 @@ def _output_options(app: App) -> None:
                dest="write_mode", const="dataset")
     app.option("+Fu", "--update-meta-info", "update particular file meta information",
                dest="write_mode", const="update")
-    app.subgroup("output transfer syntax:")
-    app.option("+t=", "--write-xfer-same", "write with same TS as input (default)",
-               dest="write_xfer", const=None)
-    app.option("+te", "--write-xfer-little", "write with explicit VR little endian",
-               dest="write_xfer", const="little")
-    app.option("+tb", "--write-xfer-big", "write with explicit VR big endian TS",
-               dest="write_xfer", const="big")
-    app.option("+ti", "--write-xfer-implicit", "write with implicit VR little endian TS",
-               dest="write_xfer", const="implicit")
-    app.option("+td", "--write-xfer-deflated", "write with deflated expl. VR little endian TS",
-               dest="write_xfer", const="deflated")
+    add_write_xfer(app, little="write with explicit VR little endian")
     app.subgroup("error handling:")
     app.option("-E", "--stop-on-error", "do not write if dump is damaged (default)",
                dest="ignore_errors", const=False)
@@ -163,7 +147,7 @@ def _output_syntax(ds, write_xfer: str | None) -> str:
     """The transfer syntax to write: the option's, or the dump's (+t=), else explicit little."""
     from dcmpy.dcmdata import xfer
     if write_xfer is not None:
-        return _WRITE_TS[write_xfer]
+        return WRITE_TS[write_xfer]
     if ds.transfer_syntax is None:
         log.warn("output transfer syntax unknown, assuming --write-xfer-little")
         return xfer.EXPLICIT_LE.uid

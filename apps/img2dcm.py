@@ -126,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     app = build_app()
     opts = app.parse(argv)
     from dcmpy.dcmdata.encapdoc import InstanceError
-    from dcmpy.dcmdata.imageimport import (FORMATS, ImageIODOptions, ImageImportError,
-                                           JpegOptions, image_dataset, read_image)
+    from dcmpy.dcmdata.imageimport import FORMATS, ImageImportError, JpegOptions, read_image
+    from dcmpy.dcmdata.imageiod import ImageIODOptions, image_dataset
     fmt = opts.input_format.upper()
     if fmt not in FORMATS:
         app.error(f"No plugin for input format '{opts.input_format}' (supported: "

@@ -9,12 +9,10 @@ from __future__ import annotations
 import os
 import sys
 
-from dcmpy.apps._files import add_output_encoding
+from dcmpy.apps._files import WRITE_TS, add_output_encoding, add_read_meta, add_write_xfer
 from dcmpy.apps._cmdline import App, Int, Options, log, run
 
 TOOL = "json2dcm"
-_WRITE_TS = {"little": "1.2.840.10008.1.2.1", "big": "1.2.840.10008.1.2.2",
-             "implicit": "1.2.840.10008.1.2", "deflated": "1.2.840.10008.1.2.1.99"}
 
 
 def add_uid_options(app: App) -> None:
@@ -36,17 +34,7 @@ def add_write_options(app: App) -> None:
                dest="write_dataset")
     app.option("+Fu", "--update-meta-info", "update particular file meta information",
                dest="update_meta")
-    app.subgroup("output transfer syntax:")
-    app.option("+t=", "--write-xfer-same", "write with same TS as input (default)",
-               dest="write_xfer", const=None)
-    app.option("+te", "--write-xfer-little", "write with explicit VR little endian TS",
-               dest="write_xfer", const="little")
-    app.option("+tb", "--write-xfer-big", "write with explicit VR big endian TS",
-               dest="write_xfer", const="big")
-    app.option("+ti", "--write-xfer-implicit", "write with implicit VR little endian TS",
-               dest="write_xfer", const="implicit")
-    app.option("+td", "--write-xfer-deflated", "write with deflated expl. VR little endian TS",
-               dest="write_xfer", const="deflated")
+    add_write_xfer(app)
 
 
 def add_encoding_options(app: App) -> None:
@@ -85,7 +73,7 @@ def write_dataset(ds, opts: Options, tool: str) -> int:
     if opts.new_uids:
         new_uids(ds, bool(opts.overwrite_uids))
     write = WriteOptions(
-        transfer_syntax=_WRITE_TS.get(opts.write_xfer),
+        transfer_syntax=WRITE_TS.get(opts.write_xfer),
         write_meta=not opts.write_dataset,
         group_lengths=opts.group_lengths,
         explicit_lengths=opts.explicit_lengths,
@@ -115,11 +103,7 @@ def build_app() -> App:
     app.param("jsonfile-in", 'JSON input filename to be converted ("-" for stdin)')
     app.param("dcmfile-out", 'DICOM output filename ("-" for stdout)')
     app.group("input options:")
-    app.subgroup("input file format:")
-    app.option("+f", "--read-meta-info", "read meta information if present (default)",
-               dest="read_meta", default=True)
-    app.option("-f", "--ignore-meta-info", "ignore file meta information", dest="read_meta",
-               const=False)
+    add_read_meta(app)
     app.subgroup("bulk data:")
     app.option("+bd", "--bulk-data-dir", "read BulkDataURIs inside directory d only\n"
                "(default: the folder of jsonfile-in)", value="[d]irectory: string",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from dcmpy.apps._cmdline import App, log, run
+from dcmpy.apps._files import add_read_meta
 from dcmpy.apps.json2dcm import add_encoding_options, add_uid_options, add_write_options, read_text, write_dataset
 
 TOOL = "xml2dcm"
@@ -21,11 +22,7 @@ def build_app() -> App:
     app.param("xmlfile-in", 'XML input filename to be converted (stdin: "-")')
     app.param("dcmfile-out", "DICOM output filename")
     app.group("input options:")
-    app.subgroup("input file format:")
-    app.option("+f", "--read-meta-info", "read meta information if present (default)",
-               dest="read_meta", default=True)
-    app.option("-f", "--ignore-meta-info", "ignore file meta information", dest="read_meta",
-               const=False)
+    add_read_meta(app)
     app.group("processing options:")
     app.subgroup("validation:")
     app.option("+Vd", "--validate-document", "validate XML document against DTD",

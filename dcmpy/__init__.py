@@ -34,7 +34,7 @@ _LAZY = {
     "build_dicomdir": "dcmpy.dcmdata.dicomdir_build",
     "DicomDirBuilder": "dcmpy.dcmdata.dicomdir_build",
     "read_image": "dcmpy.dcmdata.imageimport",
-    "image_dataset": "dcmpy.dcmdata.imageimport",
+    "image_dataset": "dcmpy.dcmdata.imageiod",
     "encapsulate": "dcmpy.dcmdata.encapdoc",
     "extract_document": "dcmpy.dcmdata.encapdoc",
     "parse_dump": "dcmpy.dcmdata.dumpparse",

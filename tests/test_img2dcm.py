@@ -744,7 +744,8 @@ def test_missing_input_and_unwritable_output(inputs, tmp_path):
 # the library
 
 def test_library_api(inputs):
-    from dcmpy.dcmdata.imageimport import ImageIODOptions, image_dataset, read_image
+    from dcmpy.dcmdata.imageimport import read_image
+    from dcmpy.dcmdata.imageiod import ImageIODOptions, image_dataset
     from dcmpy.dcmdata.writer import dcmwrite
     image = read_image(inputs["grey"].read_bytes(), "JPEG")
     assert (image.rows, image.columns, image.photometric) == (37, 53, "MONOCHROME2")
